@@ -1,0 +1,49 @@
+# The front door. `make help` lists the targets.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.installed
+UV_VERSION := 0.13.9
+ARGS ?=
+
+.PHONY: help setup run test lint bench ui tune report clean lock
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv from the lock file (idempotent)
+
+run: setup  ## one study run on this machine (ARGS="workers=4 analysis=day_max" to change axes)
+	$(PY) src/run.py $(ARGS)
+
+test: setup  ## the whole test suite
+	$(PY) -m pytest -q $(ARGS)
+
+lint: setup  ## ruff
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: setup  ## kernel and end-to-end benchmarks (prints ratios)
+	$(PY) benchmarks/kernel.py
+	$(PY) benchmarks/end_to_end.py
+
+tune: setup  ## Optuna cost/latency frontier (ARGS="tuning.n_trials=8")
+	$(PY) src/tune.py $(ARGS)
+
+report: setup  ## tables and figures from the tracked runs into reports/
+	$(PY) src/report.py $(ARGS)
+
+ui: setup  ## the MLflow UI on http://127.0.0.1:5000
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(UV) pip compile pyproject.toml --extra dev --python $(PY) -o requirements.lock
+
+clean:  ## remove Lithops temp data and Hydra outputs (keeps mlruns/)
+	rm -rf .lithops outputs multirun

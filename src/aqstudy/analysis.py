@@ -1,0 +1,56 @@
+"""From combined partial aggregates to the study's result table, and the result's checksum."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from aqstudy.schema import ANALYSES, CHECKSUM_DECIMALS, KEY_COLUMNS, RESULT_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def finalize(combined: pa.Table, *, analysis: str) -> pa.Table:
+    """The result of ``analysis`` (``day_average`` or ``day_max``) as :data:`RESULT_COLUMNS`, sorted by key.
+
+    :param combined: the reduce's output (key, sum, count, max).
+    :param analysis: ``day_average`` takes the mean of the valid readings, ``day_max`` their maximum.
+    """
+    import pyarrow.compute as pc
+
+    if analysis not in ANALYSES:
+        raise ValueError(f"analysis {analysis!r} is not known; choose one of {', '.join(ANALYSES)}")
+    value = pc.divide(combined["sum"], combined["count"]) if analysis == "day_average" else combined["max"]
+    table = combined.select(list(KEY_COLUMNS)).append_column("value", value)
+    table = table.append_column("count", combined["count"])
+    order = [(name, "ascending", "at_start") for name in KEY_COLUMNS]
+    return table.sort_by(order).select(list(RESULT_COLUMNS))
+
+
+def canonical_lines(result: pa.Table):
+    """One text line per row, fields rounded to :data:`CHECKSUM_DECIMALS`: what the checksum hashes.
+
+    Rows are sorted by key here too, so a table in any order gives the same lines.
+    """
+    rows = result.to_pylist()
+
+    def cell(value):
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            # +0.0 avoids "-0.000000" for tiny negatives that round to zero.
+            return f"{round(value, CHECKSUM_DECIMALS) + 0.0:.{CHECKSUM_DECIMALS}f}"
+        return str(value)
+
+    lines = ["\t".join(cell(row[name]) for name in RESULT_COLUMNS) for row in rows]
+    return sorted(lines)
+
+
+def result_sha256(result: pa.Table) -> str:
+    """sha256 of the canonical result: equal results give equal checksums whatever the partitioning."""
+    digest = hashlib.sha256()
+    digest.update("\t".join(RESULT_COLUMNS).encode())
+    for line in canonical_lines(result):
+        digest.update(b"\n" + line.encode())
+    return digest.hexdigest()
