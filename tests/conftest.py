@@ -70,3 +70,11 @@ def mlflow_client(tracking_uri: str):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri)
+
+
+@pytest.fixture
+def mlflow_client_for():
+    """A client on an MLflow SQLite file made by another process."""
+    from mlflow.tracking import MlflowClient
+
+    return lambda path: MlflowClient(tracking_uri=f"sqlite:///{path}")

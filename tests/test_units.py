@@ -1,0 +1,171 @@
+"""Unit tests of the pure pieces: cost model, metrics, Lithops config, chunksize, redaction, staging."""
+
+from __future__ import annotations
+
+import pytest
+
+from aqstudy import cost, metrics
+from aqstudy.datasets import DatasetError, local_source, synthetic_source
+from aqstudy.lithops_config import build_lithops_config, concurrency, resolve_chunksize
+from aqstudy.redaction import redact, redact_text
+from aqstudy.staging import dataset_prefix, stage
+
+
+def test_billed_duration_rounds_up_to_the_millisecond():
+    assert cost.billed_seconds(0.0301) == pytest.approx(0.031)
+    assert cost.billed_seconds(0.030) == pytest.approx(0.030)
+    assert cost.billed_seconds(1e-6) == pytest.approx(0.001)
+
+
+def test_lambda_cost_by_hand():
+    # Two calls of 1.0004 s and 0.5 s at 2048 MB: 1.001 s + 0.5 s billed = 1.501 s × 2 GB = 3.002 GB-s.
+    bill = cost.lambda_cost(durations_s=[1.0004, 0.5], memory_mb=2048, region="us-east-1")
+    assert bill.billed_gb_s == pytest.approx(3.002)
+    assert bill.compute_usd == pytest.approx(3.002 * 0.0000166667)
+    assert bill.requests_usd == pytest.approx(2 * 0.2e-6)
+    assert bill.total_usd == pytest.approx(bill.compute_usd + bill.requests_usd)
+
+
+def test_unknown_region_or_architecture_is_refused():
+    with pytest.raises(ValueError, match="region 'mars-1' has no Lambda price"):
+        cost.gb_second_price(region="mars-1")
+    with pytest.raises(ValueError, match="architecture 'sparc'"):
+        cost.gb_second_price(region="us-east-1", architecture="sparc")
+
+
+def test_percentile_interpolates():
+    assert metrics.percentile([1, 2, 3, 4], 50) == 2.5
+    assert metrics.percentile([5], 95) == 5
+    assert metrics.percentile([0, 10], 95) == pytest.approx(9.5)
+
+
+def _call(phase, submit, start, end, cold):
+    stats = {"host_submit_tstamp": submit, "worker_start_tstamp": start - 0.01, "worker_func_start_tstamp": start,
+             "worker_end_tstamp": end, "worker_cold_start": cold, "worker_exec_time": end - start,
+             "worker_peak_memory_end": 100 * 2**20}
+    return metrics.call_row(phase=phase, call_id=f"{phase}-{start}", status="ok", error=None, stats=stats)
+
+
+def test_derived_metrics_from_timestamps():
+    calls = [_call("map", 100.1, 100.5, 101.0, True), _call("map", 100.1, 101.0, 101.4, False),
+             _call("reduce", 100.2, 101.5, 101.8, True)]
+    derived = metrics.derive_metrics(calls=calls, submitted_at=100.0, finished_at=102.0, effective_workers=2,
+                                     input_bytes=50_000_000)
+    assert derived["duration_s"] == pytest.approx(2.0)
+    assert derived["job_setup_s"] == pytest.approx(0.1)
+    assert derived["map_duration_s"] == pytest.approx(1.4)
+    assert derived["reduce_duration_s"] == pytest.approx(0.4)
+    assert derived["cold_starts"] == 2
+    assert derived["startup_cold_p50_s"] == pytest.approx(0.4)
+    assert derived["startup_warm_max_s"] == pytest.approx(0.9)
+    assert derived["throughput_mb_s"] == pytest.approx(25.0)
+    assert derived["utilization"] == pytest.approx((0.51 + 0.41 + 0.31) / 4)
+    assert derived["peak_memory_mb"] == pytest.approx(100)
+
+
+def test_chunksize_auto_spreads_objects_over_workers():
+    assert resolve_chunksize("auto", objects=10, workers=4) == 3
+    assert resolve_chunksize("auto", objects=3, workers=8) == 1
+    assert resolve_chunksize(5, objects=3, workers=8) == 5
+    with pytest.raises(ValueError, match="chunksize=0 is not valid"):
+        resolve_chunksize(0, objects=1, workers=1)
+
+
+def test_local_workers_are_capped_with_a_reason_and_cloud_ones_are_not():
+    machine = {"cpu_count": 2, "total_memory_mb": 24000}
+    local = concurrency(workers=512, backend={"name": "localhost", "workers_per_core": 2}, machine=machine)
+    assert (local.requested, local.effective) == (512, 4)
+    assert "exceeds what this machine holds" in local.capped_reason
+    assert concurrency(workers=3, backend={"name": "localhost"}, machine=machine).capped_reason is None
+
+
+def test_localhost_lithops_config():
+    config = build_lithops_config(backend={"name": "localhost", "version": 1}, storage={"name": "localhost"},
+                                  effective_workers=3, memory_mb=1024, region="us-east-1",
+                                  bucket_region="us-east-1", python="/venv/bin/python")
+    assert config["lithops"]["backend"] == "localhost"
+    assert config["lithops"]["storage"] == "localhost"
+    assert config["localhost"] == {"version": 1, "worker_processes": 3, "runtime": "/venv/bin/python"}
+
+
+def test_redaction_of_keys_and_key_shaped_values():
+    cfg = {"aws": {"aws_secret_access_key": "abc", "region": "us-east-1"}, "token": "t",
+           "note": "id AKIAIOSFODNN7EXAMPLE", "commit": "0123456789abcdef0123456789abcdef01234567"}
+    clean = redact(cfg)
+    assert clean["aws"] == {"aws_secret_access_key": "***", "region": "us-east-1"}
+    assert clean["token"] == "***"
+    assert clean["note"] == "id ***"
+    assert clean["commit"] == cfg["commit"]
+    assert redact_text("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") == "***"
+
+
+class MemoryStore:
+    """An ObjectStore in a dict, counting puts."""
+
+    def __init__(self):
+        self.bucket = "memory"
+        self.objects: dict[str, bytes] = {}
+        self.puts = 0
+
+    def get(self, key):
+        return self.objects.get(key)
+
+    def size(self, key):
+        return len(self.objects[key]) if key in self.objects else None
+
+    def put(self, key, data):
+        self.puts += 1
+        self.objects[key] = data
+
+
+def _source(seed=1):
+    return synthetic_source(seed=seed, station_count=20, object_mb=0.05, data_size_gb=0.0002)
+
+
+def test_staging_is_idempotent_and_a_changed_source_lands_apart():
+    store = MemoryStore()
+    first = stage(_source(), store, progress=False)
+    puts = store.puts
+    again = stage(_source(), store, progress=False)
+    assert not first.reused and again.reused
+    assert store.puts == puts
+    assert again.dataset_sha256 == first.dataset_sha256
+    other = stage(_source(seed=2), store, progress=False)
+    assert other.prefix != first.prefix and not other.reused
+    assert dataset_prefix(_source()) == first.prefix
+
+
+def test_a_damaged_staged_copy_is_staged_again():
+    store = MemoryStore()
+    first = stage(_source(), store, progress=False)
+    store.objects[first.keys[0]] = b"truncated"
+    again = stage(_source(), store, progress=False)
+    assert not again.reused
+    assert store.objects[first.keys[0]] != b"truncated"
+    assert again.dataset_sha256 == first.dataset_sha256
+
+
+def test_local_source_errors_name_the_fix(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist; pass a folder of .ndjson or .ndjson.gz files"):
+        local_source(path=str(tmp_path / "missing"))
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DatasetError, match="holds no .ndjson or .ndjson.gz files"):
+        local_source(path=str(tmp_path))
+    with pytest.raises(DatasetError, match="dataset.path is not set"):
+        local_source(path=None)
+
+
+def test_local_source_skips_and_lists_non_data_files(tmp_path):
+    (tmp_path / "a.ndjson").write_text('{"value": 1}\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.ndjson.gz").write_bytes(b"")
+    (tmp_path / "README.md").write_text("x")
+    source = local_source(path=str(tmp_path))
+    assert [obj.name for obj in source.objects] == ["a.ndjson", "sub__b.ndjson.gz"]
+    assert source.skipped == ["README.md"]
+
+
+def test_synthetic_objects_are_deterministic():
+    a, b = _source(), _source()
+    assert a.fingerprint == b.fingerprint
+    assert a.objects[0].load() == b.objects[0].load()
