@@ -6,6 +6,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 FAILED: list[str] = []
+#: Exit codes of a run stopped by a signal, as a shell reports them (128 + signal number).
+SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -14,13 +16,19 @@ def main(cfg: DictConfig) -> float | None:
     from aqstudy.study import main_entry
 
     result = main_entry(OmegaConf.to_container(cfg, resolve=True))
-    if result.status != "FINISHED":
+    if result.status not in ("FINISHED", "SKIPPED"):
         FAILED.append(result.error or result.status)
         return None
     return result.metrics.get("duration_s")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as interrupt:
+        name = getattr(interrupt, "signal_name", "SIGINT")
+        print(f"interrupted by {name}: the run is marked KILLED in MLflow with the calls measured so far",
+              file=sys.stderr)
+        sys.exit(SIGNAL_EXIT.get(name, 130))
     # A failed job does not stop a multirun; the exit code still says that something failed.
     sys.exit(1 if FAILED else 0)

@@ -12,16 +12,22 @@ class CorruptObjectError(RuntimeError):
     """A staged object does not match its manifest entry; it is reported, never analysed."""
 
 
-def map_object(bucket: str, key: str, size: int, storage) -> dict:
+def map_object(bucket: str, key: str, size: int, storage, sha256: str | None = None) -> dict:
     """Partial aggregate of one staged object (Lithops passes ``storage``; the rest is iterdata).
 
     :param bucket: the dataset's bucket.
     :param key: the object's key.
     :param size: its size in bytes according to the manifest.
+    :param sha256: its checksum according to the manifest, checked when given (``verify=sha256``).
     """
     data = storage.get_object(bucket, key)
     if len(data) != size:
         raise CorruptObjectError(f"object {key} has {len(data)} bytes, the manifest says {size}; stage it again")
+    if sha256 is not None:
+        import hashlib
+
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise CorruptObjectError(f"object {key} does not match its manifest sha256; stage it again")
     partial = kernel.partial_from_bytes(data)
     return {
         "partial": kernel.to_ipc(partial.table),

@@ -22,7 +22,7 @@ RAW_TIMESTAMPS = (
 
 #: Columns of ``calls.csv``, in order.
 CALL_COLUMNS = (
-    "phase", "call_id", "activation_id", "status", "error", *RAW_TIMESTAMPS,
+    "phase", "call_id", "activation_id", "status", "attempts", "error", *RAW_TIMESTAMPS,
     "cold_start", "exec_s", "startup_s", "peak_memory_mb", "cpu_usage_pct", "net_recv_bytes",
     "net_sent_bytes", "worker_calls", "input_bytes", "records", "invalid_records", "fast_path",
 )

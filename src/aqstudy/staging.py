@@ -94,12 +94,28 @@ def dataset_sha256(entries: list[dict]) -> str:
     return digest.hexdigest()
 
 
+def damaged_objects(manifest: dict, store: ObjectStore) -> list[str]:
+    """Objects of a staged copy that are missing or whose size differs from the manifest, by name."""
+    problems = []
+    for entry in manifest["objects"]:
+        size = store.size(entry["key"])
+        if size is None:
+            problems.append(f"{entry['key']} is missing")
+        elif size != entry["size"]:
+            problems.append(f"{entry['key']} has {size} bytes, the manifest says {entry['size']}")
+    return problems
+
+
 def _valid_manifest(manifest: dict | None, source: Source, store: ObjectStore) -> bool:
     if not manifest or manifest.get("fingerprint") != source.fingerprint:
         return False
     if len(manifest.get("objects", [])) != len(source.objects):
         return False
-    return all(store.size(entry["key"]) == entry["size"] for entry in manifest["objects"])
+    problems = damaged_objects(manifest, store)
+    if problems:
+        log.warning("staged copy at %s/%s is damaged (%s); staging those objects again", store.bucket,
+                    manifest["objects"][0]["key"].rsplit("/", 1)[0], "; ".join(problems[:5]))
+    return not problems
 
 
 def read_manifest(store: ObjectStore, prefix: str) -> dict | None:
@@ -112,6 +128,13 @@ def read_manifest(store: ObjectStore, prefix: str) -> dict | None:
     except ValueError:
         log.warning("manifest at %s/%s is unreadable; staging again", prefix, MANIFEST_NAME)
         return None
+
+
+def _same_object(store: ObjectStore, key: str, size: int, sha256: str) -> bool:
+    if store.size(key) != size:
+        return False
+    existing = store.get(key)
+    return existing is not None and hashlib.sha256(existing).hexdigest() == sha256
 
 
 def stage(source: Source, store: ObjectStore, *, progress: bool = True) -> StagedDataset:
@@ -139,9 +162,12 @@ def stage(source: Source, store: ObjectStore, *, progress: bool = True) -> Stage
         for obj in source.objects:
             data = obj.load()
             key = f"{prefix}/{obj.name}"
-            entries.append({"name": obj.name, "key": key, "size": len(data),
-                            "sha256": hashlib.sha256(data).hexdigest()})
-            store.put(key, data)
+            checksum = hashlib.sha256(data).hexdigest()
+            entries.append({"name": obj.name, "key": key, "size": len(data), "sha256": checksum})
+            # An identical object already there (another run staging the same data, an earlier attempt
+            # that died before its manifest) is left alone: rewriting it could cut a reader short.
+            if not _same_object(store, key, len(data), checksum):
+                store.put(key, data)
             bar.update(obj.size_hint or len(data))
     checksum = dataset_sha256(entries)
     manifest = {

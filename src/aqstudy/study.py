@@ -11,6 +11,7 @@ import logging
 import platform
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,9 @@ class RunResult:
     run_id: str | None = None
     error: str | None = None
     summary: str = ""
+    #: Known once staged; an interrupt needs them to derive metrics from the calls it cut short.
+    input_bytes: int = 0
+    effective_workers: int = 1
 
 
 def validate(cfg: dict) -> None:
@@ -93,29 +97,95 @@ def _csv(rows: list[dict], columns) -> str:
     return buffer.getvalue()
 
 
-def run_study(cfg: dict, *, map_function=None) -> RunResult:
+def find_finished_run(client, experiment_id: str, fingerprint: str) -> str | None:
+    """The id of a FINISHED run with this config fingerprint, if the experiment has one."""
+    runs = client.search_runs([experiment_id], filter_string=f"tags.config_fingerprint = '{fingerprint}' "
+                              "and attributes.status = 'FINISHED'", max_results=1)
+    return runs[0].info.run_id if runs else None
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM ends a run the way Ctrl-C does: measured calls kept, run KILLED, temp data cleaned."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise Interrupted("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal; ``signal_name`` says which."""
+
+    def __init__(self, signal_name: str = "SIGINT"):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
+              extra_tags: dict | None = None) -> RunResult:
     """Run one study job described by the resolved config ``cfg`` and track it in MLflow.
 
     :param cfg: the composed Hydra config as a plain dict (``OmegaConf.to_container(resolve=True)``).
     :param map_function: replaces the map (tests inject failures through it).
-    :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start.
+    :param parent_run_id: makes the tracked run a nested child (an Optuna trial under its study session).
+    :param extra_tags: tags added to the tracked run.
+    :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start
+        and for an interrupt (after the run is marked KILLED).
     """
+    from aqstudy.fingerprint import code_version, config_fingerprint
     from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
 
     validate(cfg)
     point_lithops_at(lithops_home(cfg["lithops"].get("home")))
     tracking_uri = resolve_tracking_uri(cfg["mlflow"].get("tracking_uri"))
-    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg))
+    source, source_error = None, None
+    try:
+        source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"))
+    except DatasetError as error:
+        source_error = error
+    fingerprint = config_fingerprint(cfg, dataset_fingerprint=source.fingerprint if source else "unavailable")
+    if cfg.get("resume") and source is not None:
+        from aqstudy.tracking import client_for, experiment_id
+
+        client = client_for(tracking_uri)
+        done = find_finished_run(client, experiment_id(client, cfg["mlflow"]["experiment"], tracking_uri),
+                                 fingerprint)
+        if done:
+            log.info("resume: skipping %s, FINISHED as MLflow run %s", run_name(cfg), done)
+            return RunResult(status="SKIPPED", run_id=done, summary=f"skipped: already FINISHED as run {done}")
+    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
+                     parent_run_id=parent_run_id,
+                     tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(extra_tags or {})})
     result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
-        _run(cfg, run, result, artifacts, map_function=map_function)
+        with _sigterm_as_interrupt():
+            if source_error is not None:
+                raise source_error
+            _run(cfg, run, result, artifacts, source, map_function=map_function)
         result.status = "FINISHED"
     except (StudyError, DatasetError) as error:
         result.status, result.error = "FAILED", str(error)
-    except KeyboardInterrupt:
-        result.status, result.error = "KILLED", "interrupted"
-        raise
+    except KeyboardInterrupt as interrupt:
+        from aqstudy.engine import JobInterrupted
+
+        if isinstance(interrupt, JobInterrupted):
+            _record_calls(cfg, interrupt.outcome, result, artifacts, input_bytes=result.input_bytes,
+                          workers=result.effective_workers)
+        signal_name = getattr(interrupt, "signal_name", "SIGINT")
+        result.status, result.error = "KILLED", f"interrupted by {signal_name}"
+        raise Interrupted(signal_name) from interrupt
     except Exception as error:  # any other fault still ends as a FAILED run with what was measured
         log.exception("run failed")
         result.status, result.error = "FAILED", f"{type(error).__name__}: {error}"
@@ -129,7 +199,7 @@ def run_study(cfg: dict, *, map_function=None) -> RunResult:
     return result
 
 
-def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=None) -> None:
+def _run(cfg: dict, run, result: RunResult, artifacts: dict, source, *, map_function=None) -> None:
     from aqstudy import engine
     from aqstudy.analysis import finalize, result_sha256
     from aqstudy.staging import LithopsObjectStore, stage
@@ -148,7 +218,8 @@ def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=Non
         log_level=cfg["lithops"].get("log_level", "WARNING"),
     )
     params = params_of(cfg) | {"effective_workers": plan.effective}
-    source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"))
+    if source.skipped:
+        artifacts["skipped_files.txt"] = "\n".join(source.skipped) + "\n"
     store = LithopsObjectStore(engine.make_storage(lithops_config), cfg["storage"]["bucket"])
     staged = stage(source, store, progress=bool(cfg.get("progress", True)))
     chunksize = resolve_chunksize(cfg["chunksize"], objects=len(staged.objects), workers=cfg["workers"])
@@ -158,12 +229,17 @@ def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=Non
     run.log(params=params)
     result.metrics["staging_s"] = staged.staging_s
 
+    result.input_bytes, result.effective_workers = staged.input_bytes, plan.effective
     executor = engine.make_executor(lithops_config)
-    outcome = engine.run_map_reduce(
-        executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
-        **({"map_function": map_function} if map_function else {}),
-    )
-    _clean(executor)
+    try:
+        outcome = engine.run_map_reduce(
+            executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
+            retries=int(cfg.get("retries", 0)), verify_sha256=cfg.get("verify") == "sha256",
+            spawn_reducer=int(cfg["backend"].get("spawn_reducer", 0)),
+            **({"map_function": map_function} if map_function else {}),
+        )
+    finally:
+        _clean(executor)
     _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective)
     if outcome.error:
         raise StudyError(f"a function failed: {outcome.error}")
@@ -240,7 +316,9 @@ def main_entry(cfg: dict) -> RunResult:
     except (StudyError, DatasetError) as error:
         print(f"error: {redact_text(str(error))}", file=sys.stderr)
         return RunResult(status="FAILED", error=str(error))
-    if result.status == "FINISHED":
+    if result.status == "SKIPPED":
+        print(result.summary)
+    elif result.status == "FINISHED":
         print(result.summary)
         print(f"MLflow run {result.run_id} in {cfg['mlflow']['experiment']} ({time.perf_counter() - started:.1f} s); "
               "open it with `make ui`.")

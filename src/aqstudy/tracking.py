@@ -41,13 +41,24 @@ def artifact_root_for(tracking_uri: str) -> str | None:
 
 
 def client_for(tracking_uri: str):
-    """An ``MlflowClient`` on ``tracking_uri``, creating the SQLite file's folder when needed."""
-    if tracking_uri.startswith("sqlite:///"):
-        artifact_root = artifact_root_for(tracking_uri)
-        Path(urlparse(artifact_root).path).parent.mkdir(parents=True, exist_ok=True)
+    """An ``MlflowClient`` on ``tracking_uri``, creating the SQLite file's folder when needed.
+
+    MLflow creates and migrates a new SQLite database on first use; two runs starting at once would both
+    try, so that first use happens under a file lock.
+    """
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri)
+    if not tracking_uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri=tracking_uri)
+    import fcntl
+
+    folder = Path(urlparse(artifact_root_for(tracking_uri)).path).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".mlflow-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = MlflowClient(tracking_uri=tracking_uri)
+        client.search_experiments(max_results=1)
+    return client
 
 
 def experiment_id(client, name: str, tracking_uri: str) -> str:
