@@ -36,6 +36,7 @@ class RunResult:
 
     status: str
     metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
     error: str | None = None
@@ -144,7 +145,7 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
         and for an interrupt (after the run is marked KILLED).
     """
     from aqstudy.fingerprint import code_version, config_fingerprint
-    from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
+    from aqstudy.tracking import redacted_yaml, resolve_tracking_uri, start_run_in_background
 
     validate(cfg)
     point_lithops_at(lithops_home(cfg["lithops"].get("home")))
@@ -164,16 +165,17 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
         if done:
             log.info("resume: skipping %s, FINISHED as MLflow run %s", run_name(cfg), done)
             return RunResult(status="SKIPPED", run_id=done, summary=f"skipped: already FINISHED as run {done}")
-    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
-                     parent_run_id=parent_run_id,
-                     tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(extra_tags or {})})
-    result = RunResult(status="RUNNING", run_id=run.run_id)
+    pending_run = start_run_in_background(
+        tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
+        parent_run_id=parent_run_id,
+        tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(extra_tags or {})})
+    result = RunResult(status="RUNNING")
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
         with _sigterm_as_interrupt():
             if source_error is not None:
                 raise source_error
-            _run(cfg, run, result, artifacts, source, map_function=map_function)
+            _run(cfg, result, artifacts, source, map_function=map_function)
         result.status = "FINISHED"
     except (StudyError, DatasetError) as error:
         result.status, result.error = "FAILED", str(error)
@@ -193,13 +195,19 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
         if result.error:
             result.error = redact_text(result.error)
             result.tags["error"] = result.error
-        run.log(metrics=result.metrics, tags=result.tags)
+        try:
+            run = pending_run.result()
+        except Exception as error:
+            raise StudyError(f"the MLflow store {tracking_uri} cannot be used ({type(error).__name__}: {error}); "
+                             "pass mlflow.tracking_uri=sqlite:///path/to/mlflow.db or a tracking server") from error
+        result.run_id = run.run_id
+        run.log(params=result.params, metrics=result.metrics, tags=result.tags)
         run.log_artifacts(artifacts)
         run.end(result.status)
     return result
 
 
-def _run(cfg: dict, run, result: RunResult, artifacts: dict, source, *, map_function=None) -> None:
+def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=None) -> None:
     from aqstudy import engine
     from aqstudy.analysis import finalize, result_sha256
     from aqstudy.staging import LithopsObjectStore, stage
@@ -217,16 +225,15 @@ def _run(cfg: dict, run, result: RunResult, artifacts: dict, source, *, map_func
         memory_mb=cfg["memory"], region=cfg["region"], bucket_region=cfg["bucket_region"],
         log_level=cfg["lithops"].get("log_level", "WARNING"),
     )
-    params = params_of(cfg) | {"effective_workers": plan.effective}
+    result.params |= params_of(cfg) | {"effective_workers": plan.effective}
     if source.skipped:
         artifacts["skipped_files.txt"] = "\n".join(source.skipped) + "\n"
     store = LithopsObjectStore(engine.make_storage(lithops_config), cfg["storage"]["bucket"])
     staged = stage(source, store, progress=bool(cfg.get("progress", True)))
     chunksize = resolve_chunksize(cfg["chunksize"], objects=len(staged.objects), workers=cfg["workers"])
-    params |= {"objects": len(staged.objects), "input_bytes": staged.input_bytes, "effective_chunksize": chunksize,
-               "dataset_prefix": staged.prefix}
+    result.params |= {"objects": len(staged.objects), "input_bytes": staged.input_bytes,
+                      "effective_chunksize": chunksize, "dataset_prefix": staged.prefix}
     result.tags |= {"dataset_sha256": staged.dataset_sha256, "dataset_reused": str(staged.reused).lower()}
-    run.log(params=params)
     result.metrics["staging_s"] = staged.staging_s
 
     result.input_bytes, result.effective_workers = staged.input_bytes, plan.effective
