@@ -5,6 +5,7 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+STATUSES: list[str] = []
 FAILED: list[str] = []
 #: Exit codes of a run stopped by a signal, as a shell reports them (128 + signal number).
 SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
@@ -16,6 +17,7 @@ def main(cfg: DictConfig) -> float | None:
     from aqstudy.study import main_entry
 
     result = main_entry(OmegaConf.to_container(cfg, resolve=True))
+    STATUSES.append(result.status)
     if result.status not in ("FINISHED", "SKIPPED"):
         FAILED.append(result.error or result.status)
         return None
@@ -30,5 +32,8 @@ if __name__ == "__main__":
         print(f"interrupted by {name}: the run is marked KILLED in MLflow with the calls measured so far",
               file=sys.stderr)
         sys.exit(SIGNAL_EXIT.get(name, 130))
+    if len(STATUSES) > 1:
+        counts = ", ".join(f"{STATUSES.count(s)} {s.lower()}" for s in dict.fromkeys(STATUSES))
+        print(f"sweep: {len(STATUSES)} jobs: {counts}")
     # A failed job does not stop a multirun; the exit code still says that something failed.
     sys.exit(1 if FAILED else 0)
