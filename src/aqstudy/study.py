@@ -145,7 +145,7 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
         and for an interrupt (after the run is marked KILLED).
     """
     from aqstudy.fingerprint import code_version, config_fingerprint
-    from aqstudy.tracking import redacted_yaml, resolve_tracking_uri, start_run_in_background
+    from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
 
     validate(cfg)
     point_lithops_at(lithops_home(cfg["lithops"].get("home")))
@@ -165,11 +165,14 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
         if done:
             log.info("resume: skipping %s, FINISHED as MLflow run %s", run_name(cfg), done)
             return RunResult(status="SKIPPED", run_id=done, summary=f"skipped: already FINISHED as run {done}")
-    pending_run = start_run_in_background(
-        tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
-        parent_run_id=parent_run_id,
-        tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(extra_tags or {})})
-    result = RunResult(status="RUNNING")
+    try:
+        run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
+                         parent_run_id=parent_run_id,
+                         tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(extra_tags or {})})
+    except Exception as error:
+        raise StudyError(f"the MLflow store {tracking_uri} cannot be used ({type(error).__name__}: {error}); "
+                         "pass mlflow.tracking_uri=sqlite:///path/to/mlflow.db or a tracking server") from error
+    result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
         with _sigterm_as_interrupt():
@@ -195,12 +198,6 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
         if result.error:
             result.error = redact_text(result.error)
             result.tags["error"] = result.error
-        try:
-            run = pending_run.result()
-        except Exception as error:
-            raise StudyError(f"the MLflow store {tracking_uri} cannot be used ({type(error).__name__}: {error}); "
-                             "pass mlflow.tracking_uri=sqlite:///path/to/mlflow.db or a tracking server") from error
-        result.run_id = run.run_id
         run.log(params=result.params, metrics=result.metrics, tags=result.tags)
         run.log_artifacts(artifacts)
         run.end(result.status)

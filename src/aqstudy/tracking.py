@@ -152,30 +152,6 @@ class TrackedRun:
             self.client.set_terminated(self.run_id, status=status)
 
 
-def start_run_in_background(**kwargs):
-    """Create a :class:`TrackedRun` on a helper thread; returns a future of it.
-
-    Importing MLflow and opening its database take about a second; the run's own work (staging, the
-    Lithops job) goes on meanwhile and everything is logged in one batch at the end.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    def create() -> TrackedRun:
-        run = TrackedRun(**kwargs)
-        # The timeline is drawn at the end; importing matplotlib now keeps that off the critical path.
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
-
-        return run
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-run")
-    future = pool.submit(create)
-    pool.shutdown(wait=False)
-    return future
-
-
 def redacted_yaml(config: dict) -> str:
     """The resolved config as YAML, secrets replaced by ``***``."""
     import yaml
