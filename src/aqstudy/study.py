@@ -93,11 +93,14 @@ def _csv(rows: list[dict], columns) -> str:
     return buffer.getvalue()
 
 
-def run_study(cfg: dict, *, map_function=None) -> RunResult:
+def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
+              tags: dict[str, str] | None = None) -> RunResult:
     """Run one study job described by the resolved config ``cfg`` and track it in MLflow.
 
     :param cfg: the composed Hydra config as a plain dict (``OmegaConf.to_container(resolve=True)``).
     :param map_function: replaces the map (tests inject failures through it).
+    :param parent_run_id: nests the tracked run under this MLflow run (an Optuna trial under its session).
+    :param tags: extra tags set when the run is created (e.g. the Optuna study and trial number).
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start.
     """
     from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
@@ -105,7 +108,8 @@ def run_study(cfg: dict, *, map_function=None) -> RunResult:
     validate(cfg)
     point_lithops_at(lithops_home(cfg["lithops"].get("home")))
     tracking_uri = resolve_tracking_uri(cfg["mlflow"].get("tracking_uri"))
-    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg))
+    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
+                     parent_run_id=parent_run_id, tags=tags)
     result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
