@@ -15,7 +15,9 @@ def main(cfg: DictConfig) -> None:
     """Hand the composed config to the package; it reads MLflow and writes the report folder."""
     from aqstudy.reporting import main_entry
 
-    invocation = shlex.join(["python", "src/report.py", *HydraConfig.get().overrides.task])
+    # The note has its own line in the header; quoting it again in the command would only repeat it.
+    overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith("report.note=")]
+    invocation = shlex.join(["python", "src/report.py", *overrides])
     EXIT.append(main_entry(OmegaConf.to_container(cfg, resolve=True), invocation=invocation))
 
 

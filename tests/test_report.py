@@ -102,6 +102,11 @@ def test_pareto_table_holds_the_front_fastest_first_with_run_ids():
             _run("worse", workers=2, duration_s=6.0, cost_usd=5e-4)]
     table = r.pareto_table(r.finished_rows(runs))
     assert [row["runs"] for row in table.rows] == [["fast"], ["cheap"]]
+    # A smaller dataset is faster and cheaper than everything, but it is other work: it has its own front.
+    small = _run("small", workers=2, duration_s=0.5, cost_usd=1e-5, data_size=0.01)
+    table = r.pareto_table(r.finished_rows([*runs, small]))
+    assert [(row["data_size_gb"], row["runs"]) for row in table.rows] == [
+        (0.01, ["small"]), (0.1, ["fast"]), (0.1, ["cheap"])]
 
 
 def test_renderers_keep_spreads_and_run_ids():

@@ -123,3 +123,22 @@ def test_a_failed_trial_is_failed_in_optuna_and_mlflow_and_the_study_goes_on(com
     assert "memory=64 is not valid" in child.data.tags["error"]
     assert [row["trial"] for row in outcome.pareto] == [
         trial.number for trial in study.trials if trial.state.name == "COMPLETE"]
+
+
+def test_an_interrupted_session_leaves_no_trial_running_and_the_parent_killed(compose, mlflow_client, tmp_path):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+
+    def interrupted(cfg, **_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        t.run_tuning(_tuning_cfg(compose, storage=storage), compose=lambda o: compose(*o), run=interrupted,
+                     echo=lambda line: None)
+    (trial,) = optuna.load_study(study_name="test", storage=storage).trials
+    assert trial.state.name == "FAIL"
+    experiment = mlflow_client.get_experiment_by_name("frontier")
+    (parent,) = mlflow_client.search_runs([experiment.experiment_id], filter_string="tags.`aqstudy.kind` = "
+                                          "'tuning-session'")
+    assert parent.info.status == "KILLED"

@@ -25,8 +25,9 @@ def _pyplot():
 def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
     """Median duration against workers, one line per data size (log-log), min–max as error bars.
 
-    A dashed line per data size is ideal scaling from its smallest worker count (duration ∝ 1/workers);
-    hollow markers are runs where the backend ran fewer functions at once than asked for.
+    A dashed line per data size is ideal scaling from its smallest worker count: duration ∝ 1/functions that
+    ran at once (``effective_workers``; the workers asked for on a cloud backend, flat beyond the cap on this
+    machine). Hollow markers are runs where the backend ran fewer functions at once than asked for.
 
     :param table: the scaling table (:func:`aqstudy.report.scaling_table`).
     """
@@ -51,7 +52,10 @@ def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
         if capped:
             ax.plot([row["workers"] for row in capped], [row[m.DURATION_S].median for row in capped], "o",
                     markerfacecolor="white", markeredgecolor=colour, zorder=3)
-        ax.plot(workers, [medians[0] * workers[0] / w for w in workers], "--", color=colour, alpha=0.5, linewidth=1)
+        # Ideal scaling for the functions that really ran at once: on a capped backend it flattens at the cap.
+        effective = [row[EFFECTIVE_WORKERS] or row["workers"] for row in rows]
+        ax.plot(workers, [medians[0] * effective[0] / e for e in effective], "--", color=colour, alpha=0.5,
+                linewidth=1)
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     ax.set_xscale("log", base=2)
@@ -62,7 +66,9 @@ def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
     ax.xaxis.set_major_formatter(plain)
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(plain)
+    low, high = ax.get_ylim()
+    # Label the minor ticks only when the axis spans about a decade; beyond that they collide.
+    ax.yaxis.set_minor_formatter(plain if high / max(low, 1e-12) < 20 else NullFormatter())
     ax.set_xlabel("workers (functions asked for)")
     ax.set_ylabel("duration_s (submit → result), median")
     ax.set_title(title or "Duration against workers; dashed = ideal scaling, hollow = concurrency capped")
@@ -76,10 +82,10 @@ def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
 
 
 def frontier_figure(points: Sequence[dict], *, path: Path, title: str = "") -> Path:
-    """Modelled cost against duration, one dot per config (or trial), the Pareto front highlighted.
+    """Modelled cost against duration, one dot per config (or trial), each Pareto front highlighted.
 
-    :param points: dicts with ``duration_s`` and ``cost_usd`` (numbers or :class:`Spread`), ``pareto`` (bool)
-        and an optional ``label``.
+    :param points: dicts with ``duration_s`` and ``cost_usd`` (numbers or :class:`Spread`), ``pareto`` (bool),
+        optional ``label`` and ``work`` (points of one work share a colour and a front).
     """
     plt = _pyplot()
 
@@ -88,16 +94,21 @@ def frontier_figure(points: Sequence[dict], *, path: Path, title: str = "") -> P
         return v.median if isinstance(v, Spread) else float(v)
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    rest = [p for p in points if not p["pareto"]]
-    front = sorted((p for p in points if p["pareto"]), key=lambda p: value(p, m.DURATION_S))
-    ax.scatter([value(p, m.DURATION_S) for p in rest], [value(p, m.COST_USD) for p in rest], color="#999999",
-               label="dominated")
-    ax.plot([value(p, m.DURATION_S) for p in front], [value(p, m.COST_USD) for p in front], "o-", color="#c44e52",
-            label="Pareto front", zorder=3)
-    for p in front:
-        if p.get("label"):
-            ax.annotate(p["label"], (value(p, m.DURATION_S), value(p, m.COST_USD)), textcoords="offset points",
-                        xytext=(5, 5), fontsize=7)
+    works = list(dict.fromkeys(p.get("work") or "" for p in points))
+    for index, work in enumerate(works):
+        colour = f"C{index % 10}" if len(works) > 1 else "#c44e52"
+        mine = [p for p in points if (p.get("work") or "") == work]
+        rest = [p for p in mine if not p["pareto"]]
+        front = sorted((p for p in mine if p["pareto"]), key=lambda p: value(p, m.DURATION_S))
+        suffix = f" ({work})" if work else ""
+        ax.scatter([value(p, m.DURATION_S) for p in rest], [value(p, m.COST_USD) for p in rest],
+                   facecolors="none", edgecolors=colour if len(works) > 1 else "#999999", label=f"dominated{suffix}")
+        ax.plot([value(p, m.DURATION_S) for p in front], [value(p, m.COST_USD) for p in front], "o-", color=colour,
+                label=f"Pareto front{suffix}", zorder=3)
+        for p in front:
+            if p.get("label"):
+                ax.annotate(p["label"], (value(p, m.DURATION_S), value(p, m.COST_USD)), textcoords="offset points",
+                            xytext=(5, 5), fontsize=7)
     ax.set_xlabel("duration_s")
     ax.set_ylabel("cost_usd (modelled AWS Lambda)")
     ax.set_title(title or "Cost against duration")

@@ -281,30 +281,44 @@ def pareto_mask(points: Sequence[tuple[float, float]]) -> list[bool]:
     return mask
 
 
+#: What makes two configs do the same work: a Pareto front compares configs of equal work only (a smaller
+#: dataset is always faster and cheaper, which says nothing about the configs).
+WORK = ("analysis", "dataset", "data_size")
+
+
 def frontier_points(rows: Sequence[dict]) -> list[dict]:
-    """One point per config: median duration and cost, its axes and runs, ``pareto`` set on the front."""
+    """One point per config: median duration and cost, its axes, runs and ``work`` (e.g. ``0.1 GB``), with
+    ``pareto`` set when no config of the same work beats it on both."""
     axes, groups = _config_groups(rows, always=("memory", "workers", "chunksize"))
+    work_axes = [axis for axis in WORK if axis in axes]
     points = []
     for key, group in groups:
         duration, cost = metric_spread(group, m.DURATION_S), metric_spread(group, m.COST_USD)
         if duration and cost:
-            points.append({"axes": dict(zip(axes, key, strict=True)), m.DURATION_S: duration, m.COST_USD: cost,
+            config = dict(zip(axes, key, strict=True))
+            work = ", ".join(f"{config[a]} GB" if a == "data_size" else str(config[a]) for a in work_axes)
+            points.append({"axes": config, "work": work, m.DURATION_S: duration, m.COST_USD: cost,
                            "runs": _ids(group)})
-    mask = pareto_mask([(p[m.DURATION_S].median, p[m.COST_USD].median) for p in points])
-    for point, on_front in zip(points, mask, strict=True):
-        point["pareto"] = on_front
+    for work in {p["work"] for p in points}:
+        same = [p for p in points if p["work"] == work]
+        for point, on_front in zip(same, pareto_mask([(p[m.DURATION_S].median, p[m.COST_USD].median)
+                                                      for p in same]), strict=True):
+            point["pareto"] = on_front
     return points
 
 
 def pareto_table(rows: Sequence[dict]) -> Table:
-    """The configs on the cost/latency front (median duration and cost), fastest first."""
+    """The configs on the cost/latency front (median duration and cost) of each work, fastest first."""
     points = [p for p in frontier_points(rows) if p["pareto"]]
-    points.sort(key=lambda p: p[m.DURATION_S].median)
+    points.sort(key=lambda p: (tuple(_sortable(p["axes"][a]) for a in WORK if a in p["axes"]),
+                               p[m.DURATION_S].median))
     axes = list(points[0]["axes"]) if points else []
+    axes = [a for a in axes if a in WORK] + [a for a in axes if a not in WORK]
     columns = [*map(_label, axes), m.DURATION_S, m.COST_USD, "n", "runs"]
-    out = [{**{_label(a): v for a, v in p["axes"].items()}, m.DURATION_S: p[m.DURATION_S], m.COST_USD: p[m.COST_USD],
+    out = [{**{_label(a): p["axes"][a] for a in axes}, m.DURATION_S: p[m.DURATION_S], m.COST_USD: p[m.COST_USD],
             "n": p[m.DURATION_S].n, "runs": p["runs"]} for p in points]
-    notes = ["Configs no other config beats on both median duration and median modelled cost."]
+    notes = ["Configs that no config of the same work (analysis, dataset, data size) beats on both median "
+             "duration and median modelled cost."]
     return Table("pareto", "Pareto set: cost against duration", columns, out, notes)
 
 
@@ -319,18 +333,14 @@ def all_tables(rows: Sequence[dict]) -> list[Table]:
 # --- rendering -------------------------------------------------------------------------------------------
 
 def format_number(value: Any) -> str:
-    """Four significant digits, no exponent for ordinary magnitudes: what a reader compares by eye."""
+    """Four significant digits (``0.0001069``, ``3.742``): what a reader compares by eye."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if isinstance(value, int):
         return str(value)
-    if value == 0 or math.isnan(value):
-        return f"{value:g}"
-    if 1e-3 <= abs(value) < 1e6:
-        return f"{value:.4g}"
-    return f"{value:.3e}"
+    return f"{value:.4g}"
 
 
 def _cell(value: Any, *, short_ids: bool, dash: str = "–") -> str:
@@ -375,7 +385,8 @@ def to_markdown(table: Table) -> str:
     for row in table.rows:
         lines.append("| " + " | ".join(_cell(row.get(c), short_ids=True).replace("|", "\\|")
                                         for c in table.columns) + " |")
-    lines += ["", *(f"_{note}_" for note in table.notes)]
+    for note in table.notes:
+        lines += ["", f"_{note}_"]
     return "\n".join(lines) + "\n"
 
 

@@ -163,10 +163,12 @@ def _startup_label(rows: list[dict]):
     return (lambda row: f"{r.AXIS_LABELS.get(axis, axis)}={row[axis]}") if axis else (lambda row: "all runs")
 
 
-def _point_label(axes: dict) -> str:
+def _point_labels(points: list[dict]) -> list[str]:
+    """Short labels (``w8 m1024``) naming only the axes that differ between the points."""
     short = {"workers": "w", "memory": "m", "chunksize": "c", "data_size": "", "bucket_region": ""}
-    return " ".join(f"{short.get(k, k + '=')}{v}{'GB' if k == 'data_size' else ''}" for k, v in axes.items()
-                    if k in short)
+    varying = [k for k in short if len({str(p["axes"].get(k)) for p in points}) > 1]
+    return [" ".join(f"{short[k]}{p['axes'].get(k)}{'GB' if k == 'data_size' else ''}" for k in varying)
+            for p in points]
 
 
 def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str = "", out: str | None = None,
@@ -216,12 +218,12 @@ def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str
         figure_paths["scaling"] = "figures/scaling.png"
         (folder / "figures").mkdir(exist_ok=True)
         figures.scaling_figure(scaling, path=folder / figure_paths["scaling"],
-                               title=f"{found.name}: duration against workers (dashed = ideal)")
+                               title=f"{found.name}: duration against workers (dashed = ideal, hollow = capped)")
     points = r.frontier_points(rows)
     if points:
         figure_paths["frontier"] = "figures/cost_vs_duration.png"
         (folder / "figures").mkdir(exist_ok=True)
-        figures.frontier_figure([{**p, "label": _point_label(p["axes"])} for p in points],
+        figures.frontier_figure([{**p, "label": label} for p, label in zip(points, _point_labels(points), strict=True)],
                                 path=folder / figure_paths["frontier"],
                                 title=f"{found.name}: modelled cost against duration, one dot per config")
 
