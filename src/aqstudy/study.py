@@ -134,13 +134,13 @@ class Interrupted(KeyboardInterrupt):
 
 
 def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
-              extra_tags: dict | None = None) -> RunResult:
+              tags: dict[str, str] | None = None) -> RunResult:
     """Run one study job described by the resolved config ``cfg`` and track it in MLflow.
 
     :param cfg: the composed Hydra config as a plain dict (``OmegaConf.to_container(resolve=True)``).
     :param map_function: replaces the map (tests inject failures through it).
     :param parent_run_id: makes the tracked run a nested child (an Optuna trial under its study session).
-    :param extra_tags: tags added to the tracked run.
+    :param tags: extra tags set when the run is created (e.g. the Optuna study and trial number).
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start
         and for an interrupt (after the run is marked KILLED).
     """
@@ -168,7 +168,7 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
     try:
         run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
                          parent_run_id=parent_run_id,
-                         tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(extra_tags or {})})
+                         tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(tags or {})})
     except Exception as error:
         raise StudyError(f"the MLflow store {tracking_uri} cannot be used ({type(error).__name__}: {error}); "
                          "pass mlflow.tracking_uri=sqlite:///path/to/mlflow.db or a tracking server") from error

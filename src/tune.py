@@ -1,0 +1,26 @@
+"""The Optuna cost/latency frontier: python src/tune.py tuning.n_trials=8 [tuning.study_name=NAME] [axes...]"""
+
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+EXIT: list[int] = []
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="tune")
+def main(cfg: DictConfig) -> None:
+    """Hand the config and a composer of trial configs (Hydra's compose API) to the package."""
+    from aqstudy.tuning import main_entry
+
+    def compose(overrides: list[str]) -> dict:
+        return OmegaConf.to_container(hydra.compose(config_name="tune", overrides=overrides), resolve=True)
+
+    EXIT.append(main_entry(OmegaConf.to_container(cfg, resolve=True), compose=compose,
+                           base_overrides=list(HydraConfig.get().overrides.task)))
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(EXIT[0] if EXIT else 1)
