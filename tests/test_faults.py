@@ -114,14 +114,16 @@ def test_sigterm_marks_the_run_killed_with_the_calls_so_far(tmp_path, mlflow_cli
     staged = subprocess.run(_command(tmp_path, *many_calls), cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)
     assert staged.returncode == 0, staged.stderr[-2000:]
+    runner_log = next((tmp_path / "lithops" / "tmp").glob("lithops-*/localhost-runner.log"))
+    jobs_before = runner_log.read_text().count("Starting execution")
     process = subprocess.Popen(_command(tmp_path, *many_calls, "repeat=1"), cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     client = mlflow_client_for(tmp_path / "mlflow.db")
     experiment = client.get_experiment_by_name("faults").experiment_id
 
     def job_started():
-        # Lithops' localhost runner keeps a job file while the job is pending or running.
-        return any(p.suffix != ".done" for p in (tmp_path / "lithops" / "tmp").glob("lithops-*/jobs/*"))
+        # Lithops' localhost runner logs each job it starts.
+        return runner_log.read_text().count("Starting execution") > jobs_before
 
     try:
         assert _wait_for(job_started)
