@@ -14,6 +14,8 @@ def main(cfg: DictConfig) -> float | None:
     from aqstudy.study import main_entry
 
     result = main_entry(OmegaConf.to_container(cfg, resolve=True))
+    if result.status == "PLANNED":  # plan=true: printed what the run would do, started nothing
+        return None
     if result.status != "FINISHED":
         FAILED.append(result.error or result.status)
         return None

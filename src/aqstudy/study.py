@@ -14,12 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from aqstudy import cloud
 from aqstudy import metrics as m
-from aqstudy.cost import gb_second_price, lambda_cost
+from aqstudy.cost import gb_second_price
 from aqstudy.datasets import DatasetError, source_from_config
 from aqstudy.lithops_config import build_lithops_config, concurrency, resolve_chunksize
 from aqstudy.paths import lithops_home, point_lithops_at
-from aqstudy.redaction import redact_text
+from aqstudy.redaction import install_log_redaction, redact_text
+from aqstudy.s3store import AwsSetupError
 from aqstudy.schema import ANALYSES
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,10 @@ def validate(cfg: dict) -> None:
     try:
         gb_second_price(region=cfg["region"], architecture=cfg["backend"].get("architecture", "x86_64"))
     except ValueError as error:
+        raise StudyError(str(error)) from None
+    try:
+        cloud.check_config(cfg)
+    except AwsSetupError as error:
         raise StudyError(str(error)) from None
 
 
@@ -103,15 +109,17 @@ def run_study(cfg: dict, *, map_function=None) -> RunResult:
     from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
 
     validate(cfg)
+    install_log_redaction()
     point_lithops_at(lithops_home(cfg["lithops"].get("home")))
     tracking_uri = resolve_tracking_uri(cfg["mlflow"].get("tracking_uri"))
     run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg))
     result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
-        _run(cfg, run, result, artifacts, map_function=map_function)
+        with cloud.endpoint_env(cfg["storage"]):
+            _run(cfg, run, result, artifacts, map_function=map_function)
         result.status = "FINISHED"
-    except (StudyError, DatasetError) as error:
+    except (StudyError, DatasetError, AwsSetupError) as error:
         result.status, result.error = "FAILED", str(error)
     except KeyboardInterrupt:
         result.status, result.error = "KILLED", "interrupted"
@@ -132,7 +140,7 @@ def run_study(cfg: dict, *, map_function=None) -> RunResult:
 def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=None) -> None:
     from aqstudy import engine
     from aqstudy.analysis import finalize, result_sha256
-    from aqstudy.staging import LithopsObjectStore, stage
+    from aqstudy.staging import stage
 
     plan = concurrency(workers=cfg["workers"], backend=cfg["backend"])
     if plan.capped_reason:
@@ -148,23 +156,31 @@ def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=Non
         log_level=cfg["lithops"].get("log_level", "WARNING"),
     )
     params = params_of(cfg) | {"effective_workers": plan.effective}
-    source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"))
-    store = LithopsObjectStore(engine.make_storage(lithops_config), cfg["storage"]["bucket"])
+    source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"),
+                                progress=bool(cfg.get("progress", True)))
+    store = cloud.open_object_store(cfg, lithops_config)
     staged = stage(source, store, progress=bool(cfg.get("progress", True)))
     chunksize = resolve_chunksize(cfg["chunksize"], objects=len(staged.objects), workers=cfg["workers"])
     params |= {"objects": len(staged.objects), "input_bytes": staged.input_bytes, "effective_chunksize": chunksize,
                "dataset_prefix": staged.prefix}
     result.tags |= {"dataset_sha256": staged.dataset_sha256, "dataset_reused": str(staged.reused).lower()}
+    result.tags |= cloud.run_tags(cfg)
     run.log(params=params)
     result.metrics["staging_s"] = staged.staging_s
 
+    warm = cloud.warm_up(lithops_config, calls=plan.effective) if cfg.get("warm_up") else None
+    if warm and warm.error:
+        result.tags["warm_up_error"] = warm.error
     executor = engine.make_executor(lithops_config)
+    if cfg.get("force_cold_start"):
+        result.tags["cold_start_method"] = cloud.force_cold_start(executor, cfg)
     outcome = engine.run_map_reduce(
         executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
         **({"map_function": map_function} if map_function else {}),
     )
     _clean(executor)
-    _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective)
+    _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective,
+                  objects=staged.objects, warm=warm)
     if outcome.error:
         raise StudyError(f"a function failed: {outcome.error}")
 
@@ -189,17 +205,18 @@ def _clean(executor) -> None:
         log.warning("Lithops could not clean its temporary data: %s", error)
 
 
-def _record_calls(cfg: dict, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int) -> None:
+def _record_calls(cfg: dict, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int,
+                  objects: list[dict], warm=None) -> None:
     from aqstudy.plots import timeline
 
     result.metrics |= m.derive_metrics(calls=outcome.calls, submitted_at=outcome.submitted_at,
                                        finished_at=outcome.finished_at, effective_workers=workers,
                                        input_bytes=input_bytes)
-    cost = lambda_cost(durations_s=outcome.invocation_durations_s, memory_mb=cfg["memory"], region=cfg["region"],
-                       architecture=cfg["backend"].get("architecture", "x86_64"))
-    result.metrics |= {m.COST_USD: cost.total_usd, "cost_compute_usd": cost.compute_usd,
-                       "cost_requests_usd": cost.requests_usd, "billed_gb_s": cost.billed_gb_s,
-                       "invocations": len(outcome.invocation_durations_s)}
+    cost_metrics, cost_tags = cloud.cost_metrics(cfg, calls=outcome.calls, objects=objects, warm=warm,
+                                                 invocation_durations_s=outcome.invocation_durations_s,
+                                                 duration_s=result.metrics[m.DURATION_S])
+    result.metrics |= cost_metrics
+    result.tags |= cost_tags
     artifacts["calls.csv"] = _csv(outcome.calls, m.CALL_COLUMNS)
     import tempfile
     from pathlib import Path
@@ -234,10 +251,14 @@ def _summary(cfg: dict, result: RunResult, staged, workers: int, chunksize: int)
 
 def main_entry(cfg: dict) -> RunResult:
     """What ``src/run.py`` calls: run, print the summary or the one-line error."""
+    from aqstudy import planning
+
     started = time.perf_counter()
     try:
+        if planning.plan_or_refuse(cfg):
+            return RunResult(status="PLANNED")
         result = run_study(cfg)
-    except (StudyError, DatasetError) as error:
+    except (StudyError, DatasetError, AwsSetupError, planning.BudgetError) as error:
         print(f"error: {redact_text(str(error))}", file=sys.stderr)
         return RunResult(status="FAILED", error=str(error))
     if result.status == "FINISHED":
