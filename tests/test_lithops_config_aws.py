@@ -117,3 +117,19 @@ def test_credentials_never_enter_the_lithops_config(compose, monkeypatch):
 def test_a_lambda_config_that_cannot_work_is_refused_with_the_fix(compose, overrides, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         _build(compose(*overrides))
+
+
+def test_the_lithops_cli_gets_the_same_config_as_a_run(compose, capsys, monkeypatch):
+    import yaml
+
+    from aqstudy.lithops_yaml import main
+
+    monkeypatch.setenv(ROLE_ENV, ROLE)
+    overrides = ["backend=aws_lambda", "storage=s3", "workers=32", "memory=1769", "region=eu-central-1"]
+    assert main(overrides) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    cfg = compose(*overrides)
+    assert printed == _build(cfg, environ={ROLE_ENV: ROLE})
+    monkeypatch.delenv(ROLE_ENV)
+    assert main(overrides) == 2
+    assert "needs an execution role" in capsys.readouterr().err
