@@ -91,11 +91,17 @@ def test_no_credential_reaches_mlflow_params_tags_artifacts_or_logs(compose, s3_
         assert FAKE_SECRET_ACCESS_KEY not in text
 
 
-def test_a_credential_in_the_config_is_refused_before_anything_starts(compose, s3_server):
+def test_a_credential_in_the_config_or_none_at_all_is_refused_before_anything_starts(compose, s3_server,
+                                                                                     monkeypatch, mlflow_client):
     with pytest.raises(StudyError, match="storage.secret_access_key looks like a credential"):
         run_study(compose(*_s3(s3_server, f"+storage.secret_access_key={FAKE_SECRET_ACCESS_KEY}")))
     with pytest.raises(StudyError, match="backend.env.AWS_ACCESS_KEY_ID looks like a credential"):
         run_study(compose(*_s3(s3_server, f"+backend.env.AWS_ACCESS_KEY_ID={FAKE_ACCESS_KEY_ID}")))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(StudyError, match="no AWS credentials found; set AWS_PROFILE"):
+        run_study(compose(*_s3(s3_server)))
+    assert mlflow_client.search_experiments(filter_string="name = 'tests'") == []  # no run was started
 
 
 def test_a_bucket_in_another_region_fails_the_run_with_the_fix(compose, s3_server, mlflow_client):

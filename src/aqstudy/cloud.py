@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from aqstudy import cost as c
 from aqstudy.lithops_config import build_lithops_config, endpoint_environment
 from aqstudy.redaction import is_secret_key
-from aqstudy.s3store import AwsSetupError, check_bucket_name
+from aqstudy.s3store import AwsSetupError, check_bucket_name, require_credentials
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ def check_config(cfg: dict) -> None:
     if storage["name"] == "s3":
         check_bucket_name(storage.get("bucket"), setting="storage.bucket")
         check_bucket_name(storage.get("lithops_bucket"), setting="storage.lithops_bucket")
+        if storage["lithops_bucket"] == storage["bucket"] and cfg["region"] != cfg["bucket_region"]:
+            raise AwsSetupError("storage.lithops_bucket is the dataset's bucket, which sits in bucket_region; "
+                                "Lithops' job files belong in the compute region: pass another storage.lithops_bucket")
+        require_credentials()
         endpoint = storage.get("endpoint_url")
         if endpoint and not str(endpoint).startswith(("http://", "https://")):
             raise AwsSetupError(f"storage.endpoint_url={endpoint!r} is not a URL; pass http://HOST:PORT or "
@@ -96,13 +100,11 @@ def open_object_store(cfg: dict, lithops_config: dict):
     """
     storage = cfg["storage"]
     if storage["name"] == "s3":
-        from aqstudy.s3store import ensure_bucket, open_store
+        from aqstudy.s3store import ensure_bucket, open_store, s3_client
 
         store = open_store(bucket=storage["bucket"], region=cfg["bucket_region"],
                            endpoint_url=storage.get("endpoint_url"), multipart_mb=float(storage.get("multipart_mb", 8)))
         if storage["lithops_bucket"] != storage["bucket"]:
-            from aqstudy.s3store import s3_client
-
             ensure_bucket(s3_client(region=cfg["region"], endpoint_url=storage.get("endpoint_url")),
                           bucket=storage["lithops_bucket"], region=cfg["region"])
         return store

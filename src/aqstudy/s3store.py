@@ -53,6 +53,17 @@ def region_of_location(constraint: str | None) -> str:
     return "eu-west-1" if constraint == "EU" else constraint
 
 
+def require_credentials(session=None) -> None:
+    """Refuse to go on when the standard AWS chain finds no credentials (checked, never read or kept)."""
+    import boto3
+
+    if (session or boto3.session.Session()).get_credentials() is None:
+        raise AwsSetupError(
+            "no AWS credentials found; set AWS_PROFILE (a profile in ~/.aws/credentials) or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY in the environment (any non-empty values for a local S3-compatible server)"
+        )
+
+
 def s3_client(*, region: str, endpoint_url: str | None = None, unsigned: bool = False, max_pool: int = 32):
     """A boto3 S3 client for ``region`` with credentials from the standard chain.
 
@@ -66,11 +77,8 @@ def s3_client(*, region: str, endpoint_url: str | None = None, unsigned: bool = 
     from botocore.config import Config
 
     session = boto3.session.Session()
-    if not unsigned and session.get_credentials() is None:
-        raise AwsSetupError(
-            "no AWS credentials found; set AWS_PROFILE (a profile in ~/.aws/credentials) or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY in the environment (any non-empty values for a local S3-compatible server)"
-        )
+    if not unsigned:
+        require_credentials(session)
     config = Config(
         region_name=region,
         retries={"max_attempts": 5, "mode": "standard"},
@@ -158,7 +166,6 @@ class S3ObjectStore:
         self.transfer = TransferConfig(multipart_threshold=self.multipart_bytes,
                                        multipart_chunksize=self.multipart_bytes, max_concurrency=max_concurrency)
         self.stats = UploadStats()
-        self.created = False  # set by open_store: whether the bucket was created for this run
 
     def _head(self, key: str) -> dict | None:
         from botocore.exceptions import ClientError
@@ -209,10 +216,8 @@ class S3ObjectStore:
         return True
 
 
-def open_store(*, bucket: str, region: str, endpoint_url: str | None = None, multipart_mb: float = 8,
-               create: bool = True) -> S3ObjectStore:
+def open_store(*, bucket: str, region: str, endpoint_url: str | None = None, multipart_mb: float = 8) -> S3ObjectStore:
     """An :class:`S3ObjectStore` on ``bucket`` in ``region``, the bucket created there when missing."""
     client = s3_client(region=region, endpoint_url=endpoint_url)
-    store = S3ObjectStore(client, bucket, multipart_mb=multipart_mb)
-    store.created = ensure_bucket(client, bucket=bucket, region=region) if create else False
-    return store
+    ensure_bucket(client, bucket=bucket, region=region)
+    return S3ObjectStore(client, bucket, multipart_mb=multipart_mb)
