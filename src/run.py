@@ -18,6 +18,8 @@ def main(cfg: DictConfig) -> float | None:
 
     result = main_entry(OmegaConf.to_container(cfg, resolve=True))
     STATUSES.append(result.status)
+    if result.status == "PLANNED":  # plan=true: printed what the run would do, started nothing
+        return None
     if result.status not in ("FINISHED", "SKIPPED"):
         FAILED.append(result.error or result.status)
         return None

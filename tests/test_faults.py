@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from aqstudy.paths import PROJECT_ROOT
-from aqstudy.study import run_study
+from aqstudy.study import StudyError, run_study
 
 from . import faulty
 from .conftest import TINY
@@ -162,15 +162,21 @@ def test_two_runs_at_once_share_the_store_and_the_bucket(tmp_path, mlflow_client
 
 
 def test_credentials_in_the_config_never_reach_mlflow(compose, mlflow_client):
-    fake_id, fake_secret = "AKIAABCDEFGHIJKLMNOP", "FakeSecretKeyForTests/abcdefghijABCDEFGHIJ"
-    result = run_study(compose(f"+storage.aws_secret_access_key={fake_secret}",
-                               f"+storage.note=key {fake_id}"))
+    # 20 and 40 characters, shaped as AWS access key ids and secret keys are.
+    fake_id, fake_secret = "AKIA" + "ABCDEFGHIJKLMNOP", "FakeSecretKeyForTests/abcdefghijABCDEFGH"
+    # A key named like a credential is refused before anything starts, without repeating its value.
+    with pytest.raises(StudyError, match="looks like a credential") as refused:
+        run_study(compose(f"+storage.aws_secret_access_key={fake_secret}"))
+    assert fake_secret not in str(refused.value)
+    # Key-shaped values under innocent names run, and are redacted wherever the run is logged.
+    result = run_study(compose(f"+dataset.note=id {fake_id} secret {fake_secret}"))
     assert result.status == "FINISHED", result.error
     run = mlflow_client.get_run(result.run_id)
+    assert "dataset.note" in run.data.params
     everything = json.dumps([run.data.params, run.data.tags, run.data.metrics])
     folder = Path(mlflow_client.download_artifacts(result.run_id, ""))
     for path in folder.rglob("*"):
         if path.is_file() and path.suffix != ".png":
             everything += path.read_text()
     assert fake_secret not in everything and fake_id not in everything
-    assert "***" in (folder / "config.yaml").read_text()
+    assert "id *** secret ***" in (folder / "config.yaml").read_text()

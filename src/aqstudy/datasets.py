@@ -152,7 +152,7 @@ def _object_name(relative: str) -> str:
     return relative.replace("/", "__")
 
 
-def source_from_config(dataset: dict, *, data_size_gb: float | None) -> Source:
+def source_from_config(dataset: dict, *, data_size_gb: float | None, progress: bool = True) -> Source:
     """The source named by the ``dataset`` config group."""
     name = dataset.get("name")
     if name == "synthetic":
@@ -164,5 +164,16 @@ def source_from_config(dataset: dict, *, data_size_gb: float | None) -> Source:
         )
     if name == "local":
         return local_source(path=dataset.get("path"), data_size_gb=data_size_gb)
-    raise DatasetError(f"dataset {name!r} is not known; choose synthetic or local")
+    if name == "openaq":
+        from aqstudy.openaq import openaq_source
+        from aqstudy.paths import PROJECT_ROOT
+
+        return openaq_source(
+            start_date=dataset.get("start_date"), end_date=dataset.get("end_date"), bucket=dataset["bucket"],
+            prefix=dataset["prefix"], region=dataset["region"], endpoint_url=dataset.get("endpoint_url"),
+            unsigned=bool(dataset.get("unsigned", True)), object_mb=float(dataset["object_mb"]),
+            data_size_gb=data_size_gb, compression=dataset.get("compression", "none"),
+            cache_dir=dataset.get("cache_dir") or PROJECT_ROOT / ".data" / "openaq", progress=progress,
+        )
+    raise DatasetError(f"dataset {name!r} is not known; choose synthetic, local or openaq")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -42,3 +43,32 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         return redact_text(value)
     return value
+
+
+_LOG_REDACTION_INSTALLED = False
+
+
+def install_log_redaction() -> None:
+    """Make every log record of this process leave with AWS-key-shaped text replaced by ``***``.
+
+    botocore at DEBUG logs each request's Authorization header, which names the access key id. Redacting
+    when a record is made covers every handler (console, Hydra's file, pytest's capture) at once. Idempotent.
+    """
+    global _LOG_REDACTION_INSTALLED
+    if _LOG_REDACTION_INSTALLED:
+        return
+    make_record = logging.getLogRecordFactory()
+
+    def redacting_record(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's to report, not ours
+            return record
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return record
+
+    logging.setLogRecordFactory(redacting_record)
+    _LOG_REDACTION_INSTALLED = True

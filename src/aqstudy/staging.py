@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,7 +24,11 @@ MANIFEST_VERSION = 1
 
 
 class ObjectStore(Protocol):
-    """The few bucket operations staging needs; Lithops' Storage and boto3 both fit behind it."""
+    """The few bucket operations staging needs; Lithops' Storage and boto3 both fit behind it.
+
+    ``put`` reports bytes sent through ``progress`` and returns False when it kept an identical object that was
+    there already (a store that cannot tell always uploads and returns True).
+    """
 
     bucket: str
 
@@ -31,7 +36,7 @@ class ObjectStore(Protocol):
 
     def size(self, key: str) -> int | None: ...
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytes, progress: Callable[[int], None] | None = None) -> bool: ...
 
 
 class LithopsObjectStore:
@@ -57,8 +62,15 @@ class LithopsObjectStore:
         except StorageNoSuchKeyError:
             return None
 
-    def put(self, key: str, data: bytes) -> None:
-        self.storage.put_object(self.bucket, key, data)
+    def put(self, key: str, data: bytes, progress: Callable[[int], None] | None = None) -> bool:
+        # An identical object already there (another run staging the same data at once, an attempt that died
+        # before its manifest) is left alone: rewriting it in place could cut a concurrent reader short.
+        kept = _same_object(self, key, len(data), hashlib.sha256(data).hexdigest())
+        if not kept:
+            self.storage.put_object(self.bucket, key, data)
+        if progress:
+            progress(len(data))
+        return not kept
 
 
 @dataclass
@@ -71,6 +83,7 @@ class StagedDataset:
     dataset_sha256: str
     reused: bool
     staging_s: float
+    kept_objects: int = 0  # objects found identical in the bucket (by checksum) and not uploaded again
 
     @property
     def input_bytes(self) -> int:
@@ -155,20 +168,17 @@ def stage(source: Source, store: ObjectStore, *, progress: bool = True) -> Stage
 
     from tqdm import tqdm
 
-    entries = []
+    entries, kept = [], 0
     bar = tqdm(total=source.size_hint or None, unit="B", unit_scale=True, desc=f"staging {source.name}",
                disable=not progress, file=sys.stderr, leave=False)
     with bar:
         for obj in source.objects:
             data = obj.load()
             key = f"{prefix}/{obj.name}"
-            checksum = hashlib.sha256(data).hexdigest()
-            entries.append({"name": obj.name, "key": key, "size": len(data), "sha256": checksum})
-            # An identical object already there (another run staging the same data, an earlier attempt
-            # that died before its manifest) is left alone: rewriting it could cut a reader short.
-            if not _same_object(store, key, len(data), checksum):
-                store.put(key, data)
-            bar.update(obj.size_hint or len(data))
+            entries.append({"name": obj.name, "key": key, "size": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest()})
+            # An object kept from a staging that died before its manifest is not sent again.
+            kept += not store.put(key, data, progress=bar.update)
     checksum = dataset_sha256(entries)
     manifest = {
         "version": MANIFEST_VERSION,
@@ -181,6 +191,6 @@ def stage(source: Source, store: ObjectStore, *, progress: bool = True) -> Stage
     }
     store.put(f"{prefix}/{MANIFEST_NAME}", json.dumps(manifest, indent=1).encode())
     elapsed = time.perf_counter() - started
-    log.info("staged %s into %s/%s: %d objects, %.1f MB in %.1f s", source.description, store.bucket, prefix,
-             len(entries), sum(e["size"] for e in entries) / 1e6, elapsed)
-    return StagedDataset(store.bucket, prefix, entries, checksum, False, elapsed)
+    log.info("staged %s into %s/%s: %d objects (%d already there), %.1f MB in %.1f s", source.description,
+             store.bucket, prefix, len(entries), kept, sum(e["size"] for e in entries) / 1e6, elapsed)
+    return StagedDataset(store.bucket, prefix, entries, checksum, False, elapsed, kept)

@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from aqstudy import cloud
 from aqstudy import metrics as m
-from aqstudy.cost import gb_second_price, lambda_cost
+from aqstudy.cost import gb_second_price
 from aqstudy.datasets import DatasetError, source_from_config
 from aqstudy.lithops_config import build_lithops_config, concurrency, resolve_chunksize
 from aqstudy.paths import lithops_home, point_lithops_at
-from aqstudy.redaction import redact_text
+from aqstudy.redaction import install_log_redaction, redact_text
+from aqstudy.s3store import AwsSetupError
 from aqstudy.schema import ANALYSES
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class RunResult:
     #: Known once staged; an interrupt needs them to derive metrics from the calls it cut short.
     input_bytes: int = 0
     effective_workers: int = 1
+    objects: list[dict] = field(default_factory=list)
 
 
 def validate(cfg: dict) -> None:
@@ -61,6 +64,10 @@ def validate(cfg: dict) -> None:
     try:
         gb_second_price(region=cfg["region"], architecture=cfg["backend"].get("architecture", "x86_64"))
     except ValueError as error:
+        raise StudyError(str(error)) from None
+    try:
+        cloud.check_config(cfg)
+    except AwsSetupError as error:
         raise StudyError(str(error)) from None
 
 
@@ -148,11 +155,13 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
     from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
 
     validate(cfg)
+    install_log_redaction()
     point_lithops_at(lithops_home(cfg["lithops"].get("home")))
     tracking_uri = resolve_tracking_uri(cfg["mlflow"].get("tracking_uri"))
     source, source_error = None, None
     try:
-        source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"))
+        source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"),
+                                    progress=bool(cfg.get("progress", True)))
     except DatasetError as error:
         source_error = error
     fingerprint = config_fingerprint(cfg, dataset_fingerprint=source.fingerprint if source else "unavailable")
@@ -175,19 +184,19 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
     result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), cloud.endpoint_env(cfg["storage"]):
             if source_error is not None:
                 raise source_error
             _run(cfg, result, artifacts, source, map_function=map_function)
         result.status = "FINISHED"
-    except (StudyError, DatasetError) as error:
+    except (StudyError, DatasetError, AwsSetupError) as error:
         result.status, result.error = "FAILED", str(error)
     except KeyboardInterrupt as interrupt:
         from aqstudy.engine import JobInterrupted
 
         if isinstance(interrupt, JobInterrupted):
             _record_calls(cfg, interrupt.outcome, result, artifacts, input_bytes=result.input_bytes,
-                          workers=result.effective_workers)
+                          workers=result.effective_workers, objects=result.objects)
         signal_name = getattr(interrupt, "signal_name", "SIGINT")
         result.status, result.error = "KILLED", f"interrupted by {signal_name}"
         raise Interrupted(signal_name) from interrupt
@@ -207,7 +216,7 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
 def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=None) -> None:
     from aqstudy import engine
     from aqstudy.analysis import finalize, result_sha256
-    from aqstudy.staging import LithopsObjectStore, stage
+    from aqstudy.staging import stage
 
     plan = concurrency(workers=cfg["workers"], backend=cfg["backend"])
     if plan.capped_reason:
@@ -225,17 +234,23 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
     result.params |= params_of(cfg) | {"effective_workers": plan.effective}
     if source.skipped:
         artifacts["skipped_files.txt"] = "\n".join(source.skipped) + "\n"
-    store = LithopsObjectStore(engine.make_storage(lithops_config), cfg["storage"]["bucket"])
+    store = cloud.open_object_store(cfg, lithops_config)
     staged = stage(source, store, progress=bool(cfg.get("progress", True)))
     chunksize = resolve_chunksize(cfg["chunksize"], objects=len(staged.objects), workers=cfg["workers"])
     result.params |= {"objects": len(staged.objects), "input_bytes": staged.input_bytes,
                       "effective_chunksize": chunksize, "dataset_prefix": staged.prefix}
     result.tags |= {"dataset_sha256": staged.dataset_sha256, "dataset_reused": str(staged.reused).lower()}
+    result.tags |= cloud.run_tags(cfg)
     result.metrics["staging_s"] = staged.staging_s
+    result.input_bytes, result.effective_workers, result.objects = staged.input_bytes, plan.effective, staged.objects
 
-    result.input_bytes, result.effective_workers = staged.input_bytes, plan.effective
+    warm = cloud.warm_up(lithops_config, calls=plan.effective) if cfg.get("warm_up") else None
+    if warm and warm.error:
+        result.tags["warm_up_error"] = warm.error
     executor = engine.make_executor(lithops_config)
     try:
+        if cfg.get("force_cold_start"):
+            result.tags["cold_start_method"] = cloud.force_cold_start(executor, cfg)
         outcome = engine.run_map_reduce(
             executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
             retries=int(cfg.get("retries", 0)), verify_sha256=cfg.get("verify") == "sha256",
@@ -244,7 +259,8 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
         )
     finally:
         _clean(executor)
-    _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective)
+    _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective,
+                  objects=staged.objects, warm=warm)
     if outcome.error:
         raise StudyError(f"a function failed: {outcome.error}")
 
@@ -269,17 +285,18 @@ def _clean(executor) -> None:
         log.warning("Lithops could not clean its temporary data: %s", error)
 
 
-def _record_calls(cfg: dict, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int) -> None:
+def _record_calls(cfg: dict, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int,
+                  objects: list[dict], warm=None) -> None:
     from aqstudy.plots import timeline
 
     result.metrics |= m.derive_metrics(calls=outcome.calls, submitted_at=outcome.submitted_at,
                                        finished_at=outcome.finished_at, effective_workers=workers,
                                        input_bytes=input_bytes)
-    cost = lambda_cost(durations_s=outcome.invocation_durations_s, memory_mb=cfg["memory"], region=cfg["region"],
-                       architecture=cfg["backend"].get("architecture", "x86_64"))
-    result.metrics |= {m.COST_USD: cost.total_usd, "cost_compute_usd": cost.compute_usd,
-                       "cost_requests_usd": cost.requests_usd, "billed_gb_s": cost.billed_gb_s,
-                       "invocations": len(outcome.invocation_durations_s)}
+    cost_metrics, cost_tags = cloud.cost_metrics(cfg, calls=outcome.calls, objects=objects, warm=warm,
+                                                 invocation_durations_s=outcome.invocation_durations_s,
+                                                 duration_s=result.metrics[m.DURATION_S])
+    result.metrics |= cost_metrics
+    result.tags |= cost_tags
     artifacts["calls.csv"] = _csv(outcome.calls, m.CALL_COLUMNS)
     import tempfile
     from pathlib import Path
@@ -314,10 +331,14 @@ def _summary(cfg: dict, result: RunResult, staged, workers: int, chunksize: int)
 
 def main_entry(cfg: dict) -> RunResult:
     """What ``src/run.py`` calls: run, print the summary or the one-line error."""
+    from aqstudy import planning
+
     started = time.perf_counter()
     try:
+        if planning.plan_or_refuse(cfg):
+            return RunResult(status="PLANNED")
         result = run_study(cfg)
-    except (StudyError, DatasetError) as error:
+    except (StudyError, DatasetError, AwsSetupError, planning.BudgetError) as error:
         print(f"error: {redact_text(str(error))}", file=sys.stderr)
         return RunResult(status="FAILED", error=str(error))
     if result.status == "SKIPPED":
