@@ -28,6 +28,10 @@ def finalize(combined: pa.Table, *, analysis: str) -> pa.Table:
     return table.sort_by(order).select(list(RESULT_COLUMNS))
 
 
+#: Significant digits a float keeps before the checksum rounds it: far above what summation order can move.
+_NOISE_FREE_DIGITS = 12
+
+
 def canonical_lines(result: pa.Table):
     """One text line per row, fields rounded to :data:`CHECKSUM_DECIMALS`: what the checksum hashes.
 
@@ -39,7 +43,11 @@ def canonical_lines(result: pa.Table):
         if value is None:
             return ""
         if isinstance(value, float):
-            # +0.0 avoids "-0.000000" for tiny negatives that round to zero.
+            # Summation order (partitioning, engine) moves a mean by ~1e-15 relative, which flips the
+            # rounding whenever the exact mean is a tie, and a mean of short decimals often is (0.0144125 =
+            # 0.3459/24). Rounding to 12 significant digits first absorbs that noise, so a tie rounds the
+            # same way on every path. +0.0 avoids "-0.000000" for tiny negatives that round to zero.
+            value = float(f"{value:.{_NOISE_FREE_DIGITS}g}")
             return f"{round(value, CHECKSUM_DECIMALS) + 0.0:.{CHECKSUM_DECIMALS}f}"
         return str(value)
 
