@@ -27,7 +27,7 @@ def dataset_folder(*, data_size_gb: float = 0.4) -> Path:
     settings = {**SETTINGS, "data_size_gb": data_size_gb, "format": SYNTHETIC_FORMAT}
     tag = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     folder = DATA_ROOT / f"synthetic-{tag}"
-    manifest_path = folder / "manifest.json"
+    manifest_path = folder / ".manifest.json"  # a dot file: the local dataset source skips it
     if manifest_path.exists() and _intact(folder, json.loads(manifest_path.read_text())):
         return folder
     source = synthetic_source(seed=SETTINGS["seed"], station_count=SETTINGS["station_count"],

@@ -93,11 +93,13 @@ def _csv(rows: list[dict], columns) -> str:
     return buffer.getvalue()
 
 
-def run_study(cfg: dict, *, map_function=None) -> RunResult:
+def run_study(cfg: dict, *, map_function=None, reduce_function=None) -> RunResult:
     """Run one study job described by the resolved config ``cfg`` and track it in MLflow.
 
     :param cfg: the composed Hydra config as a plain dict (``OmegaConf.to_container(resolve=True)``).
     :param map_function: replaces the map (tests inject failures through it).
+    :param reduce_function: replaces the reduce (benchmarks run the original study's through it); it must
+        return ``combined`` (Arrow IPC bytes of a partial table) and ``calls``, as the default does.
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start.
     """
     from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
@@ -109,7 +111,7 @@ def run_study(cfg: dict, *, map_function=None) -> RunResult:
     result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
-        _run(cfg, run, result, artifacts, map_function=map_function)
+        _run(cfg, run, result, artifacts, map_function=map_function, reduce_function=reduce_function)
         result.status = "FINISHED"
     except (StudyError, DatasetError) as error:
         result.status, result.error = "FAILED", str(error)
@@ -129,7 +131,7 @@ def run_study(cfg: dict, *, map_function=None) -> RunResult:
     return result
 
 
-def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=None) -> None:
+def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=None, reduce_function=None) -> None:
     from aqstudy import engine
     from aqstudy.analysis import finalize, result_sha256
     from aqstudy.staging import LithopsObjectStore, stage
@@ -145,7 +147,7 @@ def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=Non
     lithops_config = build_lithops_config(
         backend=cfg["backend"], storage=cfg["storage"], effective_workers=plan.effective,
         memory_mb=cfg["memory"], region=cfg["region"], bucket_region=cfg["bucket_region"],
-        log_level=cfg["lithops"].get("log_level", "WARNING"),
+        log_level=cfg["lithops"].get("log_level", "WARNING"), python=_local_python(cfg) if local else None,
     )
     params = params_of(cfg) | {"effective_workers": plan.effective}
     source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"))
@@ -162,6 +164,7 @@ def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=Non
     outcome = engine.run_map_reduce(
         executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
         **({"map_function": map_function} if map_function else {}),
+        **({"reduce_function": reduce_function} if reduce_function else {}),
     )
     _clean(executor)
     _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective)
@@ -180,6 +183,16 @@ def _run(cfg: dict, run, result: RunResult, artifacts: dict, *, map_function=Non
     result.tags["result_sha256"] = result_sha256(table)
     artifacts["result.csv"] = _result_csv(table)
     result.summary = _summary(cfg, result, staged, plan.effective, chunksize)
+
+
+def _local_python(cfg: dict) -> str | None:
+    """The localhost runtime: this interpreter, with ``backend.preload`` imported once per worker if set."""
+    from aqstudy.local_runtime import launcher
+
+    preload = list(cfg["backend"].get("preload") or [])
+    if not preload:
+        return None
+    return launcher(python=sys.executable, preload=preload, folder=lithops_home(cfg["lithops"].get("home")) / "runtime")
 
 
 def _clean(executor) -> None:
