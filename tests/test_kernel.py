@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -222,3 +223,13 @@ def test_a_path_with_a_quote_is_read(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(data_of([b'{"value": 1.5, "city": "c"}']))
     assert kernel.partial_from_file(str(path)).fast_path
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="memfd is Linux-only")
+def test_a_killed_call_leaves_no_copy_of_its_object_behind(tmp_path):
+    code = ("import os\nfrom aqstudy import kernel\nscratch = kernel._scratch_file(b'{\"value\": 1}\\n')\n"
+            "print(scratch.__enter__(), flush=True)\nos._exit(0)  # as a call killed while DuckDB reads\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.startswith("/proc/self/fd/")
+    assert list(tmp_path.iterdir()) == []
