@@ -28,23 +28,32 @@ def finalize(combined: pa.Table, *, analysis: str) -> pa.Table:
     return table.sort_by(order).select(list(RESULT_COLUMNS))
 
 
+#: Significant digits a float keeps before the checksum rounds it: far above what summation order can move.
+_NOISE_FREE_DIGITS = 12
+
+
 def canonical_lines(result: pa.Table):
     """One text line per row, fields rounded to :data:`CHECKSUM_DECIMALS`: what the checksum hashes.
 
-    Rows are sorted by key here too, so a table in any order gives the same lines.
+    Rows are sorted by key here too, so a table in any order gives the same lines. Built column by column:
+    a study's result has ~36,000 rows per 400 MB, and row dicts cost twice the time.
     """
-    rows = result.to_pylist()
+    columns = [_cells(result.column(name).to_pylist()) for name in RESULT_COLUMNS]
+    return sorted("\t".join(row) for row in zip(*columns, strict=True))
 
-    def cell(value):
-        if value is None:
-            return ""
-        if isinstance(value, float):
-            # +0.0 avoids "-0.000000" for tiny negatives that round to zero.
-            return f"{round(value, CHECKSUM_DECIMALS) + 0.0:.{CHECKSUM_DECIMALS}f}"
-        return str(value)
 
-    lines = ["\t".join(cell(row[name]) for name in RESULT_COLUMNS) for row in rows]
-    return sorted(lines)
+def _cells(values: list) -> list[str]:
+    return [_float_cell(value) if isinstance(value, float) else ("" if value is None else str(value))
+            for value in values]
+
+
+def _float_cell(value: float) -> str:
+    # Summation order (partitioning, engine) moves a mean by ~1e-15 relative, which flips the rounding
+    # whenever the exact mean is a tie, and a mean of short decimals often is (0.0144125 = 0.3459/24).
+    # Rounding to 12 significant digits first absorbs that noise, so a tie rounds the same way on every
+    # path. Formatting with .6f rounds as round(value, 6) does; "-0.000000" is written as zero.
+    text = f"{float(f'{value:.{_NOISE_FREE_DIGITS}g}'):.{CHECKSUM_DECIMALS}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def result_sha256(result: pa.Table) -> str:

@@ -40,7 +40,7 @@ def map_object(bucket: str, key: str, size: int, storage, sha256: str | None = N
 
 def reduce_partials(results: list[dict]) -> dict:
     """Combine the maps' partials by key; pass their counts on in call order for ``calls.csv``."""
-    combined = kernel.combine([kernel.from_ipc(result["partial"]) for result in results])
+    combined = kernel.combine_ipc([result["partial"] for result in results])
     return {
         "combined": kernel.to_ipc(combined),
         "calls": [{name: value for name, value in result.items() if name != "partial"} for result in results],

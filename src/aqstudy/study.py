@@ -140,12 +140,14 @@ class Interrupted(KeyboardInterrupt):
         self.signal_name = signal_name
 
 
-def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
+def run_study(cfg: dict, *, map_function=None, reduce_function=None, parent_run_id: str | None = None,
               tags: dict[str, str] | None = None) -> RunResult:
     """Run one study job described by the resolved config ``cfg`` and track it in MLflow.
 
     :param cfg: the composed Hydra config as a plain dict (``OmegaConf.to_container(resolve=True)``).
     :param map_function: replaces the map (tests inject failures through it).
+    :param reduce_function: replaces the reduce (benchmarks run the original study's through it); it must
+        return ``combined`` (Arrow IPC bytes of a partial table) and ``calls``, as the default does.
     :param parent_run_id: makes the tracked run a nested child (an Optuna trial under its study session).
     :param tags: extra tags set when the run is created (e.g. the Optuna study and trial number).
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start
@@ -187,7 +189,7 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
         with _sigterm_as_interrupt(), cloud.endpoint_env(cfg["storage"]):
             if source_error is not None:
                 raise source_error
-            _run(cfg, result, artifacts, source, map_function=map_function)
+            _run(cfg, result, artifacts, source, map_function=map_function, reduce_function=reduce_function)
         result.status = "FINISHED"
     except (StudyError, DatasetError, AwsSetupError) as error:
         result.status, result.error = "FAILED", str(error)
@@ -213,7 +215,7 @@ def run_study(cfg: dict, *, map_function=None, parent_run_id: str | None = None,
     return result
 
 
-def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=None) -> None:
+def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=None, reduce_function=None) -> None:
     from aqstudy import engine
     from aqstudy.analysis import finalize, result_sha256
     from aqstudy.staging import stage
@@ -229,7 +231,7 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
     lithops_config = build_lithops_config(
         backend=cfg["backend"], storage=cfg["storage"], effective_workers=plan.effective,
         memory_mb=cfg["memory"], region=cfg["region"], bucket_region=cfg["bucket_region"],
-        log_level=cfg["lithops"].get("log_level", "WARNING"),
+        log_level=cfg["lithops"].get("log_level", "WARNING"), python=_local_python(cfg) if local else None,
     )
     result.params |= params_of(cfg) | {"effective_workers": plan.effective}
     if source.skipped:
@@ -256,6 +258,7 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
             retries=int(cfg.get("retries", 0)), verify_sha256=cfg.get("verify") == "sha256",
             spawn_reducer=int(cfg["backend"].get("spawn_reducer", 0)),
             **({"map_function": map_function} if map_function else {}),
+            **({"reduce_function": reduce_function} if reduce_function else {}),
         )
     finally:
         _clean(executor)
@@ -276,6 +279,16 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
     result.tags["result_sha256"] = result_sha256(table)
     artifacts["result.csv"] = _result_csv(table)
     result.summary = _summary(cfg, result, staged, plan.effective, chunksize)
+
+
+def _local_python(cfg: dict) -> str | None:
+    """The localhost runtime: this interpreter, with ``backend.preload`` imported once per worker if set."""
+    from aqstudy.local_runtime import launcher
+
+    preload = list(cfg["backend"].get("preload") or [])
+    if not preload:
+        return None
+    return launcher(python=sys.executable, preload=preload, folder=lithops_home(cfg["lithops"].get("home")) / "runtime")
 
 
 def _clean(executor) -> None:

@@ -1,0 +1,50 @@
+"""A Lithops localhost runtime that imports the functions' heavy modules once per worker, not once per call.
+
+Lithops runs every call in a process forked from its worker process (the ``JobRunner``), and unpickles the
+function there, so whatever the function imports is imported again on every call: duckdb, pyarrow and a
+DuckDB connection cost ~0.15-0.3 s per call on this machine, 2-5x the kernel's own work on a 25 MB object.
+Imported by the interpreter that runs Lithops' runner instead, they are inherited by every fork for free.
+
+The runtime is a tiny launcher script (Lithops' ``localhost.runtime`` must be one executable): the
+interpreter, told to import ``backend.preload`` and then run Lithops' runner as it would have. On AWS Lambda
+the same effect comes from a ``sitecustomize.py`` in the runtime image (see ``docs/performance.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+from pathlib import Path
+
+_CODE = (
+    "import importlib, runpy, sys\n"
+    "for entry in {entries!r}:\n"
+    "    module, _, function = entry.partition(':')\n"
+    "    loaded = importlib.import_module(module)\n"
+    "    if function:\n"
+    "        getattr(loaded, function)()\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+def launcher(*, python: str, preload: list[str], folder: Path) -> str:
+    """Path of an executable that runs ``python`` with ``preload`` imported first: Lithops' localhost runtime.
+
+    :param python: the interpreter Lithops would run (the venv's).
+    :param preload: modules to import, ``module:function`` to also call a function of it (e.g. to open the
+        DuckDB connection the calls then share); an unknown module makes every job fail, naming it.
+    :param folder: where the script is written (inside the run's Lithops home); one file per content.
+    """
+    code = _CODE.format(entries=list(preload))
+    script = (f"#!/bin/sh\n# Lithops localhost runtime written by aqstudy.local_runtime\n"
+              f"exec {shlex.quote(python)} -c {shlex.quote(code)} \"$@\"\n")
+    path = folder / f"python-preload-{hashlib.sha256(script.encode()).hexdigest()[:12]}"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(script)
+        partial.chmod(0o755)
+        partial.replace(path)  # atomic: a concurrent run sees the whole script or none
+    return str(path)

@@ -1,0 +1,235 @@
+"""The map kernel: its DuckDB path against the independent line-by-line implementation, on random inputs.
+
+Property-based (hypothesis): OpenAQ-like lines whose fields take every JSON type the semantics talk about,
+in random formatting, with blank lines. Plain, gzip and partitioned inputs must give the same checksum.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aqstudy import kernel
+from aqstudy.analysis import finalize, result_sha256
+from aqstudy.schema import ANALYSES, PARTIAL_COLUMNS
+
+MISSING = object()
+
+#: Valid values are decimals with one digit after the point, as the archive's are; see the partition test.
+decimal_values = st.integers(min_value=0, max_value=99_999).map(lambda n: n / 10)
+value_fields = st.one_of(
+    decimal_values, decimal_values, st.integers(min_value=0, max_value=500),
+    st.just(-999), st.floats(min_value=-1, max_value=-1e-6), st.just(0),
+    st.sampled_from(["12.5", "abc", ""]), st.booleans(), st.none(), st.just(MISSING),
+    st.just([1.5]), st.just({"v": 1}),
+)
+#: Finite floats of any precision: compared with a tolerance, not by checksum.
+any_values = st.one_of(value_fields, st.floats(allow_nan=False, allow_infinity=False))
+key_strings = st.sampled_from(["Kabul", "Taipei", "Ciudad de México", "", "a \"quoted\" name", "Zürich\n"])
+key_fields = st.one_of(key_strings, key_strings, st.none(), st.just(MISSING), st.integers(-5, 5), st.booleans())
+coordinates = st.one_of(
+    st.tuples(st.sampled_from([34.535812, -12.5, 0.0, -0.0, 52.23]), st.sampled_from([69.190514, 21.01, 0.0])),
+    st.just(("52.5", "21")),  # numeric strings: DuckDB casts them, so does the reference
+    st.none(), st.just(MISSING), st.just((None, 1.0)),
+)
+utc_fields = st.one_of(
+    st.sampled_from(["2020-10-31T23:30:00.000Z", "2020-11-01T00:30:00.000Z", "2020-11-01T12:00:00Z", "2020-11"]),
+    st.none(), st.just(MISSING), st.integers(20201031, 20201101),
+)
+
+
+@st.composite
+def records(draw, values=value_fields) -> dict:
+    record = {}
+    date = draw(st.sampled_from(["object", "null", "missing"]))
+    if date == "object":
+        utc = draw(utc_fields)
+        record["date"] = {} if utc is MISSING else {"utc": utc, "local": "2020-10-31T18:30:00-05:00"}
+    elif date == "null":
+        record["date"] = None
+    record["parameter"] = draw(st.one_of(st.sampled_from(["pm25", "pm10", "o3"]), st.none(), st.just(MISSING)))
+    record["value"] = draw(values)
+    record["unit"] = draw(st.one_of(st.sampled_from(["µg/m³", "ppm"]), st.just(MISSING)))
+    record["averagingPeriod"] = {"value": 1, "unit": "hours"}
+    for name in ("location", "city", "country"):
+        record[name] = draw(key_fields)
+    coordinate = draw(coordinates)
+    if coordinate is None:
+        record["coordinates"] = None
+    elif coordinate is not MISSING:
+        record["coordinates"] = {"latitude": coordinate[0], "longitude": coordinate[1]}
+    record["mobile"] = draw(st.booleans())
+    order = draw(st.permutations(list(record)))
+    return {name: record[name] for name in order if record[name] is not MISSING}
+
+
+@st.composite
+def lines(draw, values=value_fields, malformed: bool = False) -> list[bytes]:
+    out = []
+    for record in draw(st.lists(records(values), min_size=1, max_size=40)):
+        compact = draw(st.booleans())
+        text = json.dumps(record, ensure_ascii=draw(st.booleans()),
+                          separators=(",", ":") if compact else (", ", ": "))
+        out.append(text.encode())
+        if draw(st.integers(0, 9)) == 0:
+            out.append(draw(st.sampled_from([b"", b"   ", b"\r"])))
+    if malformed:
+        extra = draw(st.lists(st.sampled_from([
+            b'{"value": 1.0',  # cut off: DuckDB rejects the object, the exact path takes it
+            b"garbage",
+            b'{"value": 2.0, "coordinates": "here"}',  # a shape DuckDB's schema refuses
+            b'{"value": NaN, "city": "x"}',  # DuckDB's reader takes these three, orjson does not
+            b'{"value": 3.0, "averagingPeriod": {"value": Infinity}, "city": "y",}',
+            b'{"value": 1e400}',
+        ]), max_size=3))
+        for item in extra:
+            out.insert(draw(st.integers(0, len(out))), item)
+    return out
+
+
+def data_of(lines_: list[bytes]) -> bytes:
+    return b"\n".join(lines_) + b"\n"
+
+
+def _groups(table) -> dict:
+    """Partial rows by key, NaN made comparable."""
+    def part(value):
+        return "NaN" if isinstance(value, float) and math.isnan(value) else value
+
+    return {tuple(part(row[name]) for name in PARTIAL_COLUMNS[:8]): (row["sum"], row["count"], row["max"])
+            for row in table.to_pylist()}
+
+
+def assert_same(fast: kernel.Partial, exact: kernel.Partial) -> None:
+    assert (fast.records, fast.invalid_records) == (exact.records, exact.invalid_records)
+    mine, theirs = _groups(fast.table), _groups(exact.table)
+    assert mine.keys() == theirs.keys()
+    for key, (total, count, maximum) in mine.items():
+        assert count == theirs[key][1] and maximum == theirs[key][2], key
+        assert math.isclose(total, theirs[key][0], rel_tol=1e-12, abs_tol=1e-300), key
+
+
+def checksums(partials: list[kernel.Partial]) -> tuple[str, ...]:
+    combined = kernel.combine([p.table for p in partials])
+    return tuple(result_sha256(finalize(combined, analysis=a)) for a in ANALYSES)
+
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(lines(values=any_values))
+def test_the_duckdb_path_equals_the_line_by_line_implementation(lines_):
+    data = data_of(lines_)
+    fast = kernel.partial_from_bytes(data)
+    assert fast.fast_path, "well-formed lines must not need the fallback, or the DuckDB path goes untested"
+    assert_same(fast, kernel.partial_from_lines(data.splitlines(keepends=True)))
+
+
+@PROPERTY
+@given(lines(malformed=True))
+def test_malformed_and_lenient_lines_give_the_line_by_line_result_too(lines_):
+    data = data_of(lines_)
+    assert_same(kernel.partial_from_bytes(data), kernel.partial_from_bytes(data, use_duckdb=False))
+
+
+@PROPERTY
+@given(lines(), st.lists(st.integers(min_value=0, max_value=1000), max_size=5))
+def test_plain_gzip_and_partitioned_inputs_give_the_same_checksum(lines_, cuts):
+    data = data_of(lines_)
+    whole = checksums([kernel.partial_from_bytes(data)])
+    assert checksums([kernel.partial_from_bytes(gzip.compress(data))]) == whole
+    bounds = sorted({0, len(lines_), *(c % (len(lines_) + 1) for c in cuts)})
+    parts = [data_of(lines_[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    assert checksums([kernel.partial_from_bytes(part) for part in parts]) == whole
+    assert checksums([kernel.partial_from_bytes(data, use_duckdb=False)]) == whole
+
+
+def test_synthetic_objects_plain_gzip_and_resplit_give_the_same_checksum(tmp_path):
+    from aqstudy.synthetic import SyntheticOpenAQ
+
+    generator = SyntheticOpenAQ(seed=7, station_count=40, object_bytes=150_000, invalid_share=0.05)
+    objects = [generator.object_bytes_for(i) for i in range(4)]
+    plain = checksums([kernel.partial_from_bytes(o) for o in objects])
+    assert checksums([kernel.partial_from_bytes(gzip.compress(o)) for o in objects]) == plain
+    everything = b"".join(objects).splitlines(keepends=True)
+    seven = [b"".join(everything[i::7]) for i in range(7)]  # every day split over all seven parts
+    assert checksums([kernel.partial_from_bytes(part) for part in seven]) == plain
+    files = []
+    for i, o in enumerate(objects):
+        files.append(tmp_path / f"part-{i}.ndjson.gz")
+        files[-1].write_bytes(gzip.compress(o))
+    assert checksums([kernel.partial_from_file(str(f)) for f in files]) == plain
+    assert all(kernel.partial_from_bytes(o).fast_path for o in objects)
+
+
+def test_a_truncated_gzip_object_keeps_what_could_be_read():
+    data = data_of([json.dumps({"value": float(i), "city": "c"}).encode() for i in range(2000)])
+    cut = gzip.compress(data)[:-200]
+    partial = kernel.partial_from_bytes(cut)
+    assert not partial.fast_path
+    assert 0 < partial.records < 2000
+    assert partial.invalid_records <= 1  # at most the line the cut went through
+
+
+def test_an_object_without_a_valid_reading_still_counts_its_records():
+    data = data_of([b'{"value": -999}', b'{"value": "1"}', b""])
+    partial = kernel.partial_from_bytes(data)
+    assert partial.fast_path and (partial.records, partial.invalid_records, partial.table.num_rows) == (2, 2, 0)
+
+
+def test_ipc_round_trip_and_the_reduce_on_encoded_partials():
+    from aqstudy.synthetic import SyntheticOpenAQ
+
+    generator = SyntheticOpenAQ(seed=3, station_count=30, object_bytes=100_000)
+    tables = [kernel.partial_from_bytes(generator.object_bytes_for(i)).table for i in range(3)]
+    payloads = [kernel.to_ipc(t) for t in tables]
+    for table, payload in zip(tables, payloads, strict=True):
+        assert kernel.from_ipc(payload).equals(table)
+    by_ipc = kernel.combine_ipc(payloads)
+    assert by_ipc.schema == kernel.partial_schema()
+    plain, mixed = kernel.combine(tables), kernel.combine([tables[0], *map(kernel.read_ipc, payloads[1:])])
+    for analysis in ANALYSES:
+        expected = result_sha256(finalize(plain, analysis=analysis))
+        assert result_sha256(finalize(by_ipc, analysis=analysis)) == expected
+        assert result_sha256(finalize(mixed, analysis=analysis)) == expected
+    assert kernel.combine([]).num_rows == 0
+
+
+def test_the_preloading_runtime_imports_first_then_runs_the_script(tmp_path):
+    from aqstudy.local_runtime import launcher
+
+    script = tmp_path / "runner.py"
+    script.write_text("import sys\nprint('colorsys' in sys.modules, sys.argv[1:])\n")
+    runtime = launcher(python=sys.executable, preload=["colorsys"], folder=tmp_path / "runtime")
+    assert launcher(python=sys.executable, preload=["colorsys"], folder=tmp_path / "runtime") == runtime
+    out = subprocess.run([runtime, str(script), "run_job", "a b"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True ['run_job', 'a b']"
+    missing = launcher(python=sys.executable, preload=["no_such_module_x"], folder=tmp_path / "runtime")
+    failed = subprocess.run([missing, str(script)], capture_output=True, text=True)
+    assert failed.returncode != 0 and "no_such_module_x" in failed.stderr
+
+
+@pytest.mark.parametrize("name", ["part's.ndjson", "part.ndjson"])
+def test_a_path_with_a_quote_is_read(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(data_of([b'{"value": 1.5, "city": "c"}']))
+    assert kernel.partial_from_file(str(path)).fast_path
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="memfd is Linux-only")
+def test_a_killed_call_leaves_no_copy_of_its_object_behind(tmp_path):
+    code = ("import os\nfrom aqstudy import kernel\nscratch = kernel._scratch_file(b'{\"value\": 1}\\n')\n"
+            "print(scratch.__enter__(), flush=True)\nos._exit(0)  # as a call killed while DuckDB reads\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.startswith("/proc/self/fd/")
+    assert list(tmp_path.iterdir()) == []
