@@ -136,7 +136,9 @@ def run_map_reduce(
             futures = executor.map_reduce(map_function, iterdata, reduce_function, chunksize=chunksize,
                                           spawn_reducer=spawn_reducer)
             job["maps"], job["reduce"] = futures[:-1], futures[-1]
-            executor.wait(futures, throw_except=False)
+            # clean_jobs=False: by default wait() deletes the job's data once every call is done, racing the
+            # read of the reduce's result just below ("Unable to get the result"); _clean() runs after it.
+            executor.wait(futures, throw_except=False, clean_jobs=False)
             _fetch_reduce(executor, job)
     except KeyboardInterrupt as interrupt:
         outcome = _outcome(job, submitted_at)
@@ -159,12 +161,13 @@ def _map_then_reduce(executor, job, iterdata, chunksize, retries, map_function, 
 
     retrying = RetryingFunctionExecutor(executor)
     job["maps"] = retrying.map(map_function, iterdata, chunksize=chunksize, retries=retries)
-    retrying.wait(job["maps"], throw_except=False)
+    # Results are read while waiting: this wait cleans the job's data once every call is done.
+    retrying.wait(job["maps"], throw_except=False, download_results=True)
     if any(future.error for future in job["maps"]):
         return
     outputs = [future.result() for future in job["maps"]]
     job["reduce"] = executor.call_async(reduce_function, {"results": outputs})
-    executor.wait([job["reduce"]], throw_except=False)
+    executor.wait([job["reduce"]], throw_except=False, clean_jobs=False)
     _fetch_reduce(executor, job)
 
 
