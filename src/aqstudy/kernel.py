@@ -210,14 +210,23 @@ def _decompressed_lines(data: bytes):
 
 
 def _gunzip_tolerant(data: bytes) -> bytes:
+    """What a gzip object holds; a truncated one gives what could be read. Bytes that merely start like gzip
+    but are not (no valid header) are taken as they are, so their lines are still counted."""
     try:
         return gzip.decompress(data)
     except (EOFError, OSError, zlib.error):
+        if not _valid_gzip_header(data):
+            return data
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
             return decompressor.decompress(data)
         except zlib.error:
             return b""
+
+
+def _valid_gzip_header(data: bytes) -> bool:
+    # A whole 10-byte header: magic, then method 8 (deflate); anything else is not gzip.
+    return len(data) >= 10 and data[:3] == GZIP_MAGIC + b"\x08"
 
 
 def _text(value):

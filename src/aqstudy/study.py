@@ -112,6 +112,10 @@ def find_finished_run(client, experiment_id: str, fingerprint: str) -> str | Non
     return runs[0].info.run_id if runs else None
 
 
+#: Seconds a run stopped by SIGTERM has to record itself before the process exits regardless.
+SIGTERM_GRACE_S = 30
+
+
 @contextmanager
 def _sigterm_as_interrupt():
     """SIGTERM ends a run the way Ctrl-C does: measured calls kept, run KILLED, temp data cleaned."""
@@ -123,6 +127,12 @@ def _sigterm_as_interrupt():
         return
 
     def interrupt(signum, frame):
+        # Should the clean-up itself hang (an interrupted library holding a lock), the process still ends.
+        import os
+
+        watchdog = threading.Timer(SIGTERM_GRACE_S, os._exit, args=(143,))
+        watchdog.daemon = True
+        watchdog.start()
         raise Interrupted("SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, interrupt)
