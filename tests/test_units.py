@@ -170,3 +170,16 @@ def test_synthetic_objects_are_deterministic():
     a, b = _source(), _source()
     assert a.fingerprint == b.fingerprint
     assert a.objects[0].load() == b.objects[0].load()
+
+
+def test_replacement_maps_take_the_same_iterdata_as_the_study_map():
+    # Lithops passes iterdata by name: a map that lacks one of them fails every call.
+    import inspect
+
+    from aqstudy import functions, original
+
+    from . import faulty
+
+    expected = list(inspect.signature(functions.map_object).parameters)
+    for replacement in (original.map_object, faulty.fail_on_one_object, faulty.fail_once):
+        assert list(inspect.signature(replacement).parameters) == expected, replacement.__qualname__

@@ -118,8 +118,9 @@ def as_partial_table(result: str):
     return pa.table(columns, schema=partial_schema())
 
 
-def map_object(bucket: str, key: str, size: int, storage) -> dict:
-    """A Lithops map running the original's map (same iterdata as :func:`aqstudy.functions.map_object`)."""
+def map_object(bucket: str, key: str, size: int, storage, sha256: str | None = None) -> dict:
+    """A Lithops map running the original's map (same iterdata as :func:`aqstudy.functions.map_object`;
+    like the original, it checks nothing)."""
     data = storage.get_object(bucket, key)
     return {"partial": day_average_map(data), "input_bytes": len(data)}
 
