@@ -183,3 +183,20 @@ def test_replacement_maps_take_the_same_iterdata_as_the_study_map():
     expected = list(inspect.signature(functions.map_object).parameters)
     for replacement in (original.map_object, faulty.fail_on_one_object, faulty.fail_once):
         assert list(inspect.signature(replacement).parameters) == expected, replacement.__qualname__
+
+
+def test_a_study_process_starts_a_lithops_session_of_its_own(tmp_path):
+    # Sibling processes that inherited their parent's Lithops session named their executors alike and
+    # cleaned up each other's jobs.
+    import os
+    import subprocess
+    import sys
+
+    script = ("from aqstudy.paths import point_lithops_at; import pathlib, sys; "
+              "point_lithops_at(pathlib.Path(sys.argv[1])); "
+              "from lithops.utils import create_executor_id; print(create_executor_id())")
+    env = dict(os.environ, __LITHOPS_SESSION_ID="parent", __LITHOPS_TOTAL_EXECUTORS="0")
+    ids = [subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() for _ in range(2)]
+    assert not any(executor_id.startswith("parent") for executor_id in ids)
+    assert ids[0] != ids[1]

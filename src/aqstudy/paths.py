@@ -33,9 +33,17 @@ def lithops_home(configured: str | None = None) -> Path:
 
 def point_lithops_at(home: Path) -> None:
     """Make Lithops (imported after this call, and its worker processes) use ``home`` for temp data."""
+    import sys
     import tempfile
 
     tmp = home / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     os.environ["TMPDIR"] = str(tmp)
     tempfile.tempdir = None
+    if "lithops" not in sys.modules:
+        # Lithops exports its session id and executor count so that processes it spawns join its session.
+        # A study process started by another one (a test, a launcher, a script running several runs) would
+        # inherit them, and two such siblings would name their executors alike and clean up each other's
+        # jobs (lost results, hung reducers). Each study process is a session of its own.
+        for name in ("__LITHOPS_SESSION_ID", "__LITHOPS_TOTAL_EXECUTORS"):
+            os.environ.pop(name, None)

@@ -259,19 +259,22 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
     warm = cloud.warm_up(lithops_config, calls=plan.effective) if cfg.get("warm_up") else None
     if warm and warm.error:
         result.tags["warm_up_error"] = warm.error
-    executor = engine.make_executor(lithops_config)
-    try:
-        if cfg.get("force_cold_start"):
-            result.tags["cold_start_method"] = cloud.force_cold_start(executor, cfg)
-        outcome = engine.run_map_reduce(
-            executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
-            retries=int(cfg.get("retries", 0)), verify_sha256=cfg.get("verify") == "sha256",
-            spawn_reducer=int(cfg["backend"].get("spawn_reducer", 0)),
-            **({"map_function": map_function} if map_function else {}),
-            **({"reduce_function": reduce_function} if reduce_function else {}),
-        )
-    finally:
-        _clean(executor)
+    # The executor as a context manager: on the way out Lithops stops its monitor and invoker and kills
+    # any runner it still has. Without that, an interrupt could leave the reducer's runner waiting for
+    # maps that were killed, and the process could not exit while Lithops' job manager waited on it.
+    with engine.make_executor(lithops_config) as executor:
+        try:
+            if cfg.get("force_cold_start"):
+                result.tags["cold_start_method"] = cloud.force_cold_start(executor, cfg)
+            outcome = engine.run_map_reduce(
+                executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
+                retries=int(cfg.get("retries", 0)), verify_sha256=cfg.get("verify") == "sha256",
+                spawn_reducer=int(cfg["backend"].get("spawn_reducer", 0)),
+                **({"map_function": map_function} if map_function else {}),
+                **({"reduce_function": reduce_function} if reduce_function else {}),
+            )
+        finally:
+            _clean(executor)
     _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective,
                   objects=staged.objects, warm=warm)
     if outcome.error:
