@@ -19,7 +19,8 @@ def test_billed_duration_rounds_up_to_the_millisecond():
 
 def test_lambda_cost_by_hand():
     # Two calls of 1.0004 s and 0.5 s at 2048 MB: 1.001 s + 0.5 s billed = 1.501 s × 2 GB = 3.002 GB-s.
-    bill = cost.lambda_cost(durations_s=[1.0004, 0.5], memory_mb=2048, region="us-east-1")
+    bill = cost.run_cost(cost.RunUsage(invocation_durations_s=[1.0004, 0.5], memory_mb=2048, region="us-east-1",
+                                       bucket_region="us-east-1"))
     assert bill.billed_gb_s == pytest.approx(3.002)
     assert bill.compute_usd == pytest.approx(3.002 * 0.0000166667)
     assert bill.requests_usd == pytest.approx(2 * 0.2e-6)

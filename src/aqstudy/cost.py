@@ -21,7 +21,7 @@ Terms (each logged as ``cost_<term>_usd``; ``cost_usd`` is their sum):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 #: Lambda x86_64 price per GB-second, first tier (first 6 B GB-s a month); the same in every region the
@@ -80,19 +80,6 @@ def cost_metric(term: str) -> str:
     return f"cost_{term}_usd"
 
 
-@dataclass(frozen=True)
-class LambdaCost:
-    """The Lambda terms of a run's bill in USD (kept for callers that price durations only)."""
-
-    compute_usd: float
-    requests_usd: float
-    billed_gb_s: float
-
-    @property
-    def total_usd(self) -> float:
-        return self.compute_usd + self.requests_usd
-
-
 def billed_seconds(duration_s: float) -> float:
     """Billed duration of one invocation: its duration rounded up to the next millisecond."""
     return math.ceil(round(duration_s / BILLING_GRANULARITY_S, 6)) * BILLING_GRANULARITY_S
@@ -130,25 +117,6 @@ def tiered_gb_second_usd(gb_s: float, *, region: str, architecture: str = "x86_6
         remaining -= in_tier
         start += in_tier
     return usd
-
-
-def lambda_cost(
-    *, durations_s: Iterable[float], memory_mb: int, region: str, architecture: str = "x86_64"
-) -> LambdaCost:
-    """What invocations of these durations bill at ``memory_mb`` (compute and requests only).
-
-    :param durations_s: execution time of each invocation in seconds.
-    :param memory_mb: configured function memory in MB (1 GB = 1024 MB in Lambda's billing).
-    :param region: the compute region.
-    :param architecture: x86_64 or arm64.
-    """
-    durations = list(durations_s)
-    billed_gb_s = sum(billed_seconds(d) for d in durations) * memory_mb / 1024
-    return LambdaCost(
-        compute_usd=billed_gb_s * gb_second_price(region=region, architecture=architecture),
-        requests_usd=len(durations) * LAMBDA_REQUEST_USD,
-        billed_gb_s=billed_gb_s,
-    )
 
 
 def s3_request_price(*, region: str, kind: str) -> float:

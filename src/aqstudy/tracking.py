@@ -9,7 +9,6 @@ import logging
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 from aqstudy.paths import default_tracking_uri
@@ -78,18 +77,6 @@ def experiment_id(client, name: str, tracking_uri: str) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
-
-
-def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``: the shape MLflow params take."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 class TrackedRun:
