@@ -36,7 +36,12 @@ from aqstudy import kernel, original
 from aqstudy.analysis import finalize, result_sha256
 from aqstudy.schema import ANALYSES, KEY_COLUMNS
 
-_DOUBLE_COLUMNS = kernel._COLUMNS.replace("'value': 'JSON'", "'value': 'DOUBLE'")
+#: The reference's explicit schema: only the fields the analysis reads, ``value`` as DOUBLE.
+_DOUBLE_COLUMNS = (
+    "{'date': 'STRUCT(utc VARCHAR)', 'parameter': 'VARCHAR', 'value': 'DOUBLE', 'unit': 'VARCHAR', "
+    "'location': 'VARCHAR', 'city': 'VARCHAR', 'country': 'VARCHAR', "
+    "'coordinates': 'STRUCT(latitude DOUBLE, longitude DOUBLE)'}"
+)
 _SELECT = ("country, city, location, coordinates.latitude AS latitude, coordinates.longitude AS longitude, "
            "parameter, unit, left(date.utc, 10) AS day")
 
@@ -54,7 +59,7 @@ def pin_to_one_core() -> str:
 
 def duckdb_reference(files: list[Path], connection):
     """DuckDB alone: one query, explicit schema, the same key; sums, counts and maxima of the valid values."""
-    paths = "[" + ", ".join(kernel._sql_string(str(f)) for f in files) + "]"
+    paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
     return connection.sql(
         f"SELECT {_SELECT}, sum(value) AS sum, count(value) AS count, max(value) AS max "
         f"FROM read_ndjson({paths}, columns={_DOUBLE_COLUMNS}, format='newline_delimited') "

@@ -19,7 +19,7 @@ GOOD_LINE = json.dumps(GOOD, ensure_ascii=False).encode()
 
 def _both(data: bytes):
     fast = kernel.partial_from_bytes(data)
-    exact = kernel.partial_from_bytes(data, use_duckdb=False)
+    exact = kernel.partial_from_bytes(data, use_scanner=False)
     return fast, exact
 
 

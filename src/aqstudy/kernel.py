@@ -13,16 +13,18 @@ Semantics (pinned by tests):
   reason to drop the reading. A key field of another JSON type is taken as its JSON text as DuckDB writes
   it: a number as Python's ``str()`` of it, except integers beyond 64 bits and non-finite numbers, which
   keep their token text. (Arrays and objects as key parts: compact JSON; floats ≥ 1e16 inside them are
-  written differently by the two paths, the one case known to differ.) Coordinates are numbers; a string
+  written differently by DuckDB and the line reader, the one case known to differ.) Coordinates are numbers; a string
   holding a number is read as that number, as DuckDB casts it.
 - The map emits ``sum``, ``count`` and ``max`` per key; the reduce adds sums and counts and takes the max,
   so the result does not depend on how the input was split.
 
-Two paths compute this. The fast one is one DuckDB query per object with an explicit schema and strict
-parsing. DuckDB rejects a whole file on a malformed line (or a field of the wrong shape, e.g. a string
-``coordinates``), so such an object falls back to the exact line-by-line path (:func:`partial_from_lines`,
-orjson), which is also the independent reference the tests compare against. Partials travel as Arrow IPC
-with dictionary-encoded strings and zstd (:func:`to_ipc`), ~0.6% of the input.
+Two paths compute this. The fast one is :mod:`aqstudy.scanner`: one compiled pass over the object's bytes
+that parses, validates and aggregates every strict-JSON line of the usual shape (~1 GB/s per core) and hands
+any other line back to the line-by-line reader (:func:`partial_from_lines`: orjson, with a lenient second
+chance for what DuckDB also accepts). That reader defines the semantics line by line and is the independent
+reference the tests compare against; ``benchmarks/kernel.py`` checks that the result equals a DuckDB query
+with an explicit schema. Partials travel as Arrow IPC with dictionary-encoded strings and zstd
+(:func:`to_ipc`), ~0.6% of the input.
 """
 
 from __future__ import annotations
@@ -30,11 +32,8 @@ from __future__ import annotations
 import gzip
 import io
 import math
-import os
 import re
-import warnings
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,35 +44,6 @@ if TYPE_CHECKING:
 
 GZIP_MAGIC = b"\x1f\x8b"
 
-_COLUMNS = (
-    "{'date': 'STRUCT(utc VARCHAR)', 'parameter': 'VARCHAR', 'value': 'JSON', 'unit': 'VARCHAR', "
-    "'location': 'VARCHAR', 'city': 'VARCHAR', 'country': 'VARCHAR', "
-    "'coordinates': 'STRUCT(latitude DOUBLE, longitude DOUBLE)'}"
-)
-# `value` is read as raw JSON text so that "12.5" (a string) and true are told apart from numbers: DuckDB's
-# DOUBLE column would cast both silently. TRY_CAST of the text is NULL for strings, booleans, arrays and
-# objects; measured here it costs 5-10% of the query, json_type() ~15%.
-_READINGS = f"""
-SELECT country, city, location, coordinates.latitude AS latitude, coordinates.longitude AS longitude,
-       parameter, unit, left(date.utc, 10) AS day, x
-FROM (SELECT *, TRY_CAST(value::VARCHAR AS DOUBLE) AS number
-      FROM read_ndjson(:path, columns={_COLUMNS}, format='newline_delimited', compression=:compression)),
-     LATERAL (SELECT CASE WHEN number >= 0 AND isfinite(number) THEN number END AS x)
-"""
-
-_KEYS = ", ".join(KEY_COLUMNS)
-# One pass: the valid groups, and on every row the object's totals (windows run before QUALIFY drops the
-# groups without a valid reading), so no second query over the groups is needed.
-_MAP_SQL = f"""
-SELECT {_KEYS}, sum, count, max,
-       sum(records) OVER ()::BIGINT AS all_records, sum(count) OVER ()::BIGINT AS all_valid
-FROM (SELECT {_KEYS}, sum(x) AS sum, count(x) AS count, max(x) AS max, count(*) AS records
-      FROM ({_READINGS}) GROUP BY ALL)
-QUALIFY count > 0
-"""
-_COUNT_SQL = f"SELECT count(*) FROM ({_READINGS})"
-
-
 @dataclass
 class Partial:
     """What one map call returns: the partial aggregate and the record counts behind it."""
@@ -81,33 +51,24 @@ class Partial:
     table: pa.Table
     records: int
     invalid_records: int
-    fast_path: bool = True
-
-
-_CONNECTION = None
-
-
-def _connection():
-    """One DuckDB connection per process: opening one costs ~50 ms, a quarter of a 25 MB object's map."""
-    global _CONNECTION
-    if _CONNECTION is None:
-        import duckdb
-
-        # One thread: a Lithops call is one function; parallelism is Lithops' job, not the kernel's. Set at
-        # connect time, so DuckDB starts no background thread, which keeps the process safe to fork.
-        _CONNECTION = duckdb.connect(config={"threads": 1})
-    return _CONNECTION
+    #: Records read by the line-by-line reader: the lines the scanner handed back, or all of them.
+    slow_path_records: int = 0
 
 
 def warm() -> None:
-    """Import what a map call needs and open the connection, in a process that Lithops then forks per call.
+    """Import what a map call needs and load the compiled scanner, in a process Lithops then forks per call.
 
-    Named in ``backend.preload`` (``aqstudy.kernel:warm``); see :mod:`aqstudy.local_runtime`.
+    Named in ``backend.preload`` (``aqstudy.kernel:warm``); see :mod:`aqstudy.local_runtime`. The first
+    process on a machine compiles the scanner (~10 s) into numba's on-disk cache; later ones load it.
     """
+    import numpy as np
     import pyarrow  # noqa: F401
     import pyarrow.compute  # noqa: F401  (dictionary encoding in to_ipc, casts in the reduce)
 
-    _connection()
+    from aqstudy import scanner
+
+    scanner.scan(np.frombuffer(b'{"value": 1}\n', np.uint8))
+    to_ipc(partial_from_bytes(b'{"value": 1, "city": "c"}\n{"value": NaN}\n').table)  # pyarrow's first calls
 
 
 def is_gzip(data: bytes) -> bool:
@@ -115,98 +76,70 @@ def is_gzip(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
 
 
-def partial_from_file(path: str, *, connection=None) -> Partial:
-    """Partial aggregate of one NDJSON file (plain or gzip), by DuckDB, else line by line.
+def partial_from_file(path: str) -> Partial:
+    """Partial aggregate of one NDJSON file (plain or gzip): :func:`partial_from_bytes` of its bytes.
 
-    :param path: a local file holding one object of the dataset.
-    :param connection: a DuckDB connection to reuse across calls (the process's own when omitted).
+    Read, not memory-mapped: a 25 MB read from the page cache takes ~2 ms, the page faults of a mapping more.
     """
-    import duckdb
-
     with open(path, "rb") as handle:
-        compressed = is_gzip(handle.read(2))
-    connection = connection or _connection()
-    # Literals, not parameters: a prepared read_ndjson cannot push the projection into the reader.
-    # execute(), not sql(): a relation binds the query twice (~1 ms per call).
-    source = {":path": _sql_string(path), ":compression": _sql_string("gzip" if compressed else "none")}
-    try:
-        with warnings.catch_warnings():
-            # "an extra copy of the rows": ~9,000 of them, cheaper than sql(), which binds the query twice.
-            warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-            table = connection.execute(_bind(_MAP_SQL, source)).to_arrow_table()
-        if table.num_rows:
-            records, valid = table.column("all_records")[0].as_py(), table.column("all_valid")[0].as_py()
-        else:  # no valid reading: the totals rode on the (now filtered out) groups, so count the records alone
-            records, valid = connection.execute(_bind(_COUNT_SQL, source)).fetchall()[0][0], 0
-    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
-        with open(path, "rb") as handle:
-            return partial_from_bytes(handle.read(), use_duckdb=False)
-    return Partial(table=table.select(list(PARTIAL_COLUMNS)), records=records, invalid_records=records - valid)
+        return partial_from_bytes(handle.read())
 
 
-def _bind(query: str, values: dict[str, str]) -> str:
-    """``query`` with its ``:name`` placeholders replaced in one pass (a path may contain ``:compression``)."""
-    return _PLACEHOLDER.sub(lambda match: values[match[0]], query)
-
-
-_PLACEHOLDER = re.compile(r":(?:path|compression)\b")
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def partial_from_bytes(data: bytes, *, use_duckdb: bool = True) -> Partial:
+def partial_from_bytes(data: bytes, *, use_scanner: bool = True) -> Partial:
     """Partial aggregate of one object's bytes (plain or gzip).
 
     :param data: the object as stored; gzip is detected by content.
-    :param use_duckdb: take the DuckDB path (through an in-memory file); ``False`` forces the exact
-        line-by-line path.
+    :param use_scanner: take the compiled scanner (:mod:`aqstudy.scanner`), which hands the lines it does
+        not decide to the line-by-line reader; ``False`` reads every line with the line-by-line reader.
     """
-    if use_duckdb:
-        with _scratch_file(data) as path:
-            return partial_from_file(path)
-    return partial_from_lines(_decompressed_lines(data))
+    if is_gzip(data):
+        data = _gunzip_tolerant(data)
+    if not use_scanner:
+        return partial_from_lines(io.BytesIO(data))
+    return _scanned(data)
 
 
-@contextmanager
-def _scratch_file(data: bytes):
-    """``data`` as a path DuckDB can read: an anonymous in-memory file (memfd) where Linux has one.
+def _scanned(data: bytes) -> Partial:
+    import numpy as np
 
-    A memfd is freed with its last descriptor, also when the process is killed mid-call (Lithops kills
-    calls that time out); a named file in /dev/shm would then stay behind, holding RAM. Writing 25 MB
-    into it costs ~10 ms; elsewhere a temporary file on disk.
-    """
-    fd = None
-    if hasattr(os, "memfd_create"):
-        try:
-            fd = os.memfd_create("aqstudy-object", os.MFD_CLOEXEC)
-        except OSError:
-            fd = None
-    if fd is not None and os.path.exists(f"/proc/self/fd/{fd}"):
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            yield f"/proc/self/fd/{fd}"
-        finally:
-            os.close(fd)
-        return
-    if fd is not None:
-        os.close(fd)
-    import tempfile
+    from aqstudy import scanner
 
-    with tempfile.NamedTemporaryFile(suffix=".ndjson") as scratch:
-        scratch.write(data)
-        scratch.flush()
-        yield scratch.name
+    buf = np.frombuffer(data, np.uint8)
+    records, invalid, _, spans, coordinates, sums, counts, maxima, handed_back = scanner.scan(buf)
+    table = _scanned_table(buf, spans, coordinates, sums, counts, maxima)
+    if not len(handed_back):
+        return Partial(table=table, records=records, invalid_records=invalid)
+    rest = partial_from_lines([data[start:end] for start, end in handed_back.tolist()])
+    return Partial(table=combine([table, rest.table]) if rest.table.num_rows else table,
+                   records=records + rest.records, invalid_records=invalid + rest.invalid_records,
+                   slow_path_records=rest.records)
 
 
-def _decompressed_lines(data: bytes):
-    if not is_gzip(data):
-        return io.BytesIO(data)
-    # A truncated gzip member yields what could be read; the cut-off line then counts as invalid.
-    return io.BytesIO(_gunzip_tolerant(data))
+def _scanned_table(buf, spans, coordinates, sums, counts, maxima) -> pa.Table:
+    """The scanner's groups as a partial table: string columns built from the scanned bytes directly."""
+    import numpy as np
+    import pyarrow as pa
+
+    from aqstudy import scanner
+
+    groups = len(sums)
+
+    def strings(slot: int) -> pa.Array:
+        data, offsets, valid = scanner.gather(buf, spans, slot)
+        nulls = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.StringArray.from_buffers(groups, pa.py_buffer(offsets), pa.py_buffer(data), nulls)
+
+    def numbers(column) -> pa.Array:
+        missing = np.isnan(column)
+        return pa.array(column, mask=missing if missing.any() else None)
+
+    columns = {
+        "country": strings(scanner.COUNTRY), "city": strings(scanner.CITY), "location": strings(scanner.LOCATION),
+        "latitude": numbers(coordinates[:, 0]), "longitude": numbers(coordinates[:, 1]),
+        "parameter": strings(scanner.PARAMETER), "unit": strings(scanner.UNIT), "day": strings(scanner.DAY),
+        "sum": pa.array(sums), "count": pa.array(counts), "max": pa.array(maxima),
+    }
+    return pa.table(columns, schema=partial_schema())
 
 
 def _gunzip_tolerant(data: bytes) -> bytes:
@@ -433,7 +366,8 @@ def partial_from_lines(lines) -> Partial:
             group[0] += value
             group[1] += 1
             group[2] = max(group[2], value)
-    return Partial(table=_groups_table(groups), records=records, invalid_records=invalid, fast_path=False)
+    return Partial(table=_groups_table(groups), records=records, invalid_records=invalid,
+                   slow_path_records=records)
 
 
 def _groups_table(groups: dict[tuple, list]) -> pa.Table:

@@ -24,7 +24,7 @@ RAW_TIMESTAMPS = (
 CALL_COLUMNS = (
     "phase", "call_id", "activation_id", "status", "attempts", "error", *RAW_TIMESTAMPS,
     "cold_start", "exec_s", "startup_s", "peak_memory_mb", "cpu_usage_pct", "net_recv_bytes",
-    "net_sent_bytes", "worker_calls", "input_bytes", "records", "invalid_records", "fast_path",
+    "net_sent_bytes", "worker_calls", "input_bytes", "records", "invalid_records", "slow_path_records",
 )
 
 #: Metric names, defined once: the run logs them and the reports read them.
@@ -78,7 +78,7 @@ def call_row(*, phase: str, call_id: str, status: str, error: str | None, stats:
         input_bytes=output.get("input_bytes"),
         records=output.get("records"),
         invalid_records=output.get("invalid_records"),
-        fast_path=output.get("fast_path"),
+        slow_path_records=output.get("slow_path_records"),
     )
     return {name: row.get(name) for name in CALL_COLUMNS}
 
