@@ -16,6 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e .
+	$(PY) -c "from aqstudy import kernel; kernel.warm()"  # compiles the scanner into numba's cache (~30 s, once)
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv from the lock file (idempotent)

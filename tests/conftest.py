@@ -29,6 +29,15 @@ TINY = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_scanner() -> None:
+    """Compile the map's scanner (or load it from numba's cache) before any test starts Lithops workers, so
+    that they load it instead of each compiling it at once."""
+    from aqstudy import kernel
+
+    kernel.warm()
+
+
 @pytest.fixture(scope="session")
 def lithops_home() -> Path:
     return _SESSION_HOME

@@ -27,7 +27,8 @@ def test_the_default_lambda_config_field_by_field(compose):
                   f"backend.execution_role={ROLE}", "storage.prefix=alice-aq", OWN_BUCKET_NAME)
     config = _build(cfg)
     assert config["lithops"] == {"backend": "aws_lambda", "storage": "aws_s3", "log_level": "WARNING",
-                                 "data_cleaner": True, "monitoring_interval": 2.0}
+                                 "data_cleaner": True, "monitoring_interval": 2.0,
+                                 "exclude_modules": ["aqstudy"]}  # the image's compiled copy is the one used
     assert config["aws"] == {"region": "eu-west-1"}
     assert config["aws_s3"] == {"region": "eu-west-1", "storage_bucket": "alice-aq-lithops-eu-west-1"}
     assert config["aws_lambda"] == {

@@ -146,6 +146,9 @@ def build_lithops_config(
         config["aws_lambda"] = aws_lambda_section(backend=backend, storage=storage, workers=effective_workers,
                                                   memory_mb=memory_mb, region=region, environ=environ)
         config["aws"] = {"region": region}
+        # The runtime image holds the package with its scanner compiled (runtime/aws_lambda.Dockerfile): a copy
+        # shipped with each job would be imported instead, and compiled again in every new function.
+        config["lithops"]["exclude_modules"] = ["aqstudy"]
     else:
         raise ValueError(f"backend {name!r} is not supported; choose localhost or aws_lambda")
     if storage["name"] == "localhost":

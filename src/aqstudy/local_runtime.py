@@ -1,8 +1,8 @@
 """A Lithops localhost runtime that imports the functions' heavy modules once per worker, not once per call.
 
 Lithops runs every call in a process forked from its worker process (the ``JobRunner``), and unpickles the
-function there, so whatever the function imports is imported again on every call: duckdb, pyarrow and a
-DuckDB connection cost ~0.15-0.3 s per call on this machine, 2-5x the kernel's own work on a 25 MB object.
+function there, so whatever the function imports is imported again on every call: numpy, pyarrow, numba and
+loading the compiled scanner cost ~0.3 s per call on this machine, 10x the kernel's own work on a 25 MB object.
 Imported by the interpreter that runs Lithops' runner instead, they are inherited by every fork for free.
 
 The runtime is a tiny launcher script (Lithops' ``localhost.runtime`` must be one executable): the
@@ -34,7 +34,7 @@ def launcher(*, python: str, preload: list[str], folder: Path) -> str:
 
     :param python: the interpreter Lithops would run (the venv's).
     :param preload: modules to import, ``module:function`` to also call a function of it (e.g. to open the
-        DuckDB connection the calls then share); an unknown module makes every job fail, naming it.
+        compiled scanner the calls then share); an unknown module makes every job fail, naming it.
     :param folder: where the script is written (inside the run's Lithops home); one file per content.
     """
     code = _CODE.format(entries=list(preload))

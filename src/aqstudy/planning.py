@@ -21,12 +21,13 @@ from aqstudy.lithops_config import resolve_chunksize
 
 #: S3 read speed of one function, MB/s: flat from 100 to 1,000 functions (Lithops' benchmarks, 2022; REFERENCE).
 S3_READ_MB_S = 100.0
-#: Parse-and-aggregate speed of the kernel on one vCPU, MB/s (DuckDB, one thread: 428–600 measured here on
-#: a desktop core, REFERENCE; a Lambda vCPU is taken to be slower).
-PARSE_MB_S_PER_VCPU = 400.0
+#: Parse-and-aggregate speed of the kernel on one vCPU, MB/s (the compiled scanner: ~800 measured here on one
+#: core by benchmarks/kernel.py; a Lambda vCPU is taken to be slower).
+PARSE_MB_S_PER_VCPU = 600.0
 #: Function memory that buys one vCPU of CPU credit (REFERENCE); the kernel uses one thread.
 ONE_VCPU_MB = 1769
-#: First call in a new environment: importing duckdb and pyarrow (1–3 s with heavy imports, REFERENCE).
+#: First call in a new environment: importing numpy, pyarrow and numba and loading the compiled scanner
+#: (1–3 s with heavy imports, REFERENCE).
 COLD_IMPORT_S = 1.5
 #: Per call: Lithops fetches the call's data and writes its status and result.
 CALL_OVERHEAD_S = 0.05
