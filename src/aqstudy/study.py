@@ -196,7 +196,7 @@ def run_study(cfg: dict, *, map_function=None, reduce_function=None, parent_run_
     result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
-        with _sigterm_as_interrupt(), cloud.endpoint_env(cfg["storage"]):
+        with _sigterm_as_interrupt(), cloud.endpoint_env(cfg["storage"]), _fork_server(cfg, source_error):
             if source_error is not None:
                 raise source_error
             _run(cfg, result, artifacts, source, map_function=map_function, reduce_function=reduce_function)
@@ -302,6 +302,23 @@ def _local_python(cfg: dict) -> str | None:
     if not preload:
         return None
     return launcher(python=sys.executable, preload=preload, folder=lithops_home(cfg["lithops"].get("home")) / "runtime")
+
+
+def _fork_server(cfg: dict, source_error: Exception | None):
+    """The run's fork server for Lithops' localhost runners (:mod:`aqstudy.fork_server`), if the run has one.
+
+    Started first thing, so its imports overlap the host's set-up; stopped when the run ends.
+    """
+    from contextlib import nullcontext
+
+    from aqstudy import fork_server
+
+    preload = list(cfg["backend"].get("preload") or [])
+    if (cfg["backend"]["name"] != "localhost" or not preload or not cfg["backend"].get("fork_server", True)
+            or source_error is not None):
+        return nullcontext()
+    return fork_server.serving(python=sys.executable, preload=preload,
+                               preload_idle=list(cfg["backend"].get("preload_idle") or []))
 
 
 def _clean(executor) -> None:
