@@ -278,32 +278,62 @@ def serve(listener: socket.socket, preload: list[str], preload_idle: list[str] =
                     selector.register(pidfd, selectors.EVENT_READ, ("exited", pid))
                     selector.register(connection, selectors.EVENT_READ, ("client", pid))
                     if idle:
-                        _preload(idle)
+                        _preload_reaping(idle, children, selector)
                         idle = []
                     continue
                 kind, pid = key.data
+                if pid not in children:
+                    continue  # already reported, while the idle preload ran
                 if kind == "client":  # the launcher ended or was killed: so does its runner
                     selector.unregister(key.fileobj)
                     _kill_group(pid)
                     continue
-                pidfd, connection = children.pop(pid)
-                selector.unregister(pidfd)
-                os.close(pidfd)
                 _, status = os.waitpid(pid, 0)
-                reply = (f"signal {-os.waitstatus_to_exitcode(status)}" if os.WIFSIGNALED(status)
-                         else f"exit {os.waitstatus_to_exitcode(status)}")
-                try:
-                    selector.unregister(connection)
-                except (KeyError, ValueError):
-                    pass
-                try:
-                    connection.sendall(reply.encode())
-                except OSError:
-                    pass
-                connection.close()
+                _report(pid, status, children, selector)
     finally:
         for pid in list(children):
             _kill_group(pid)
+
+
+def _report(pid: int, status: int, children: dict, selector) -> None:
+    """Tell the launcher of runner ``pid`` how it ended, and forget it."""
+    pidfd, connection = children.pop(pid)
+    for fileobj in (pidfd, connection):
+        try:
+            selector.unregister(fileobj)
+        except (KeyError, ValueError):
+            pass
+    os.close(pidfd)
+    reply = (f"signal {-os.waitstatus_to_exitcode(status)}" if os.WIFSIGNALED(status)
+             else f"exit {os.waitstatus_to_exitcode(status)}")
+    try:
+        connection.sendall(reply.encode())
+    except OSError:
+        pass
+    connection.close()
+
+
+def _preload_reaping(entries: list[str], children: dict, selector) -> None:
+    """:func:`_preload` that still reports a runner's end at once (a tiny first job can end during it).
+
+    Lithops starts the next job only once the launcher of the previous one has exited, and that launcher
+    waits for this report: a SIGCHLD handler sends it, since an import cannot be interrupted otherwise.
+    """
+    def reap(signum, frame):
+        for pid in list(children):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if done:
+                _report(pid, status, children, selector)
+
+    signal.signal(signal.SIGCHLD, reap)
+    try:
+        _preload(entries)
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    reap(None, None)  # one that ended just before the handler was set
 
 
 def _stop(signum, frame):
@@ -322,9 +352,12 @@ def main(argv: list[str]) -> int:
     listener = socket.socket(fileno=int(argv[0]))
     try:
         serve(listener, json.loads(argv[1]), json.loads(argv[2]) if len(argv) > 2 else [])
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
-    return 0
+    # Without the interpreter's clean-up of everything preloaded (~0.2 s): the run waits for this exit.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
