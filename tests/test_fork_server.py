@@ -141,3 +141,18 @@ def test_a_server_whose_preload_fails_leaves_the_launcher_to_fail_naming_the_mod
     with fork_server.serving(python=sys.executable, preload=["no_such_module_x"]):
         failed = _launch(runtime, script, cwd=tmp_path)
     assert failed.returncode != 0 and "no_such_module_x" in failed.stderr
+
+
+def test_a_run_has_a_fork_server_only_on_localhost_with_a_preload_and_not_turned_off(compose):
+    from contextlib import nullcontext
+
+    from aqstudy.study import _fork_server
+
+    cfg = compose()
+    assert cfg["backend"]["fork_server"] is True and cfg["backend"]["preload"]
+    assert not isinstance(_fork_server(cfg, None), nullcontext)
+    assert isinstance(_fork_server(cfg, ValueError("no dataset")), nullcontext)
+    for overrides in (["backend.fork_server=false"], ["backend.preload=[]"]):
+        assert isinstance(_fork_server(compose(*overrides), None), nullcontext)
+    lam = {**cfg, "backend": {**cfg["backend"], "name": "aws_lambda"}}
+    assert isinstance(_fork_server(lam, None), nullcontext)
