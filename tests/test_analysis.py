@@ -9,6 +9,8 @@ import math
 import orjson
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aqstudy import kernel
 from aqstudy.analysis import canonical_lines, finalize, result_sha256
@@ -185,3 +187,33 @@ def test_the_checksum_ignores_row_order_and_writes_nulls_and_negative_zero_plain
     assert canonical_lines(b)[0].endswith("\t0.000000\t24")
     with_null = pa.Table.from_pylist([{**_one_row(1.0).to_pylist()[0], "city": None}])
     assert "\t\t" in canonical_lines(with_null)[0]
+
+
+def _reference_lines(result: pa.Table) -> list[str]:
+    """The checksum's lines the straightforward way, cell by cell in Python (the implementation before Arrow)."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            text = f"{float(f'{value:.12g}'):.6f}"
+            return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+        return "" if value is None else str(value)
+
+    columns = [[cell(value) for value in result.column(name).to_pylist()] for name in RESULT_COLUMNS]
+    return sorted("\t".join(row) for row in zip(*columns, strict=True))
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(["", "Kabul", "Łódź", "µg/m³", "a\tb", "Z", "é", "日本"]),
+                  st.text(max_size=4))
+_FLOAT = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(
+    [0.0, -0.0, -1e-9, 0.0144125, 0.0000005, 2.5e-7, 1e16, -3.5, float("nan"), -float("nan")]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(*[_FLOAT if name in ("latitude", "longitude") else _TEXT for name in KEY_COLUMNS],
+                          _FLOAT, st.one_of(st.none(), st.integers(-2**63, 2**63 - 1))), max_size=25))
+def test_the_checksums_lines_equal_a_cell_by_cell_rendering(rows):
+    schema = pa.schema([pa.field(name, pa.float64() if name in ("latitude", "longitude", "value") else
+                                 pa.int64() if name == "count" else pa.string()) for name in RESULT_COLUMNS])
+    table = pa.Table.from_pylist([dict(zip(RESULT_COLUMNS, row, strict=True)) for row in rows], schema=schema)
+    assert canonical_lines(table) == _reference_lines(table)
+    halves = [table.slice(0, len(rows) // 2), table.slice(len(rows) // 2)]
+    assert canonical_lines(pa.concat_tables(halves)) == _reference_lines(table)  # chunked columns alike

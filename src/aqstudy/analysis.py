@@ -32,19 +32,40 @@ def finalize(combined: pa.Table, *, analysis: str) -> pa.Table:
 _NOISE_FREE_DIGITS = 12
 
 
-def canonical_lines(result: pa.Table):
+def canonical_lines(result: pa.Table) -> list[str]:
     """One text line per row, fields rounded to :data:`CHECKSUM_DECIMALS`: what the checksum hashes.
 
-    Rows are sorted by key here too, so a table in any order gives the same lines. Built column by column:
-    a study's result has ~36,000 rows per 400 MB, and row dicts cost twice the time.
+    Rows are sorted by key here too, so a table in any order gives the same lines. Built column by column in
+    Arrow: a study's result has ~36,000 rows per 400 MB, and converting every cell to a Python object cost
+    ~0.25 s of a ~1 s run (measured); now only each float column's distinct values go through Python.
     """
-    columns = [_cells(result.column(name).to_pylist()) for name in RESULT_COLUMNS]
-    return sorted("\t".join(row) for row in zip(*columns, strict=True))
+    import pyarrow.compute as pc
+
+    if result.num_rows == 0:
+        return []
+    columns = [_text_column(result.column(name)) for name in RESULT_COLUMNS]
+    lines = pc.binary_join_element_wise(*columns, "\t", null_handling="replace", null_replacement="")
+    return sorted(lines.to_pylist())
 
 
-def _cells(values: list) -> list[str]:
-    return [_float_cell(value) if isinstance(value, float) else ("" if value is None else str(value))
-            for value in values]
+def _text_column(column: pa.ChunkedArray) -> pa.Array:
+    """A column as the checksum writes it: floats by :func:`_float_cell`, other values as ``str()`` does."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = column.combine_chunks()
+    if pa.types.is_floating(column.type):
+        # A result repeats its coordinates on every row of a station: format each distinct value once.
+        encoded = column.cast(pa.float64()).dictionary_encode()
+        texts = pa.array([_float_cell(value) for value in encoded.dictionary.to_pylist()], pa.string())
+        return texts.take(encoded.indices)
+    if pa.types.is_integer(column.type) or pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.cast(column, pa.string())  # Arrow writes integers as str() does; nulls stay null
+    return pa.array([None if value is None else _cell(value) for value in column.to_pylist()], pa.string())
+
+
+def _cell(value) -> str:
+    return _float_cell(value) if isinstance(value, float) else str(value)
 
 
 def _float_cell(value: float) -> str:
@@ -60,6 +81,7 @@ def result_sha256(result: pa.Table) -> str:
     """sha256 of the canonical result: equal results give equal checksums whatever the partitioning."""
     digest = hashlib.sha256()
     digest.update("\t".join(RESULT_COLUMNS).encode())
-    for line in canonical_lines(result):
-        digest.update(b"\n" + line.encode())
+    lines = canonical_lines(result)
+    if lines:
+        digest.update(("\n" + "\n".join(lines)).encode())
     return digest.hexdigest()

@@ -6,8 +6,10 @@ loading the compiled scanner cost ~0.3 s per call on this machine, 10x the kerne
 Imported by the interpreter that runs Lithops' runner instead, they are inherited by every fork for free.
 
 The runtime is a tiny launcher script (Lithops' ``localhost.runtime`` must be one executable): the
-interpreter, told to import ``backend.preload`` and then run Lithops' runner as it would have. On AWS Lambda
-the same effect comes from a ``sitecustomize.py`` in the runtime image (see ``docs/performance.md``).
+interpreter, told to import ``backend.preload`` and then run Lithops' runner as it would have. During a study
+run the launcher asks the run's fork server (:mod:`aqstudy.fork_server`) for a runner instead, so the imports
+happen once per run rather than once per job. On AWS Lambda a function keeps its imports between the calls
+it serves; each new function pays them once (part of its cold start).
 """
 
 from __future__ import annotations
@@ -37,9 +39,15 @@ def launcher(*, python: str, preload: list[str], folder: Path) -> str:
         compiled scanner the calls then share); an unknown module makes every job fail, naming it.
     :param folder: where the script is written (inside the run's Lithops home); one file per content.
     """
-    code = _CODE.format(entries=list(preload))
+    from aqstudy.fork_server import ADDRESS_ENV, client_code
+
+    fallback = fallback_command(python=python, preload=preload)
+    client = client_code(fallback=fallback)
+    # With a fork server running (its address in the environment) a stdlib-only client (-S: ~10 ms) asks it
+    # for the runner; without one, or if the client cannot use it, the interpreter runs the runner itself.
     script = (f"#!/bin/sh\n# Lithops localhost runtime written by aqstudy.local_runtime\n"
-              f"exec {shlex.quote(python)} -c {shlex.quote(code)} \"$@\"\n")
+              f"if [ -n \"${ADDRESS_ENV}\" ]; then exec {shlex.quote(python)} -S -c {shlex.quote(client)} \"$@\"; fi\n"
+              f"exec {' '.join(map(shlex.quote, fallback))} \"$@\"\n")
     path = folder / f"python-preload-{hashlib.sha256(script.encode()).hexdigest()[:12]}"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -48,3 +56,8 @@ def launcher(*, python: str, preload: list[str], folder: Path) -> str:
         partial.chmod(0o755)
         partial.replace(path)  # atomic: a concurrent run sees the whole script or none
     return str(path)
+
+
+def fallback_command(*, python: str, preload: list[str]) -> list[str]:
+    """The command that imports ``preload`` and then runs the script named by its first argument."""
+    return [python, "-c", _CODE.format(entries=list(preload))]
