@@ -128,8 +128,8 @@ def _scanned(data) -> Partial:
     from aqstudy import scanner
 
     buf = np.frombuffer(data, np.uint8)
-    records, invalid, _, spans, coordinates, sums, counts, maxima, handed_back = scanner.scan(buf)
-    table = _scanned_table(buf, spans, coordinates, sums, counts, maxima)
+    records, invalid, _, keys, spans, coordinates, sums, counts, maxima, handed_back = scanner.scan(buf)
+    table = _scanned_table(keys, spans, coordinates, sums, counts, maxima)
     if not len(handed_back):
         return Partial(table=table, records=records, invalid_records=invalid)
     view = memoryview(data)
@@ -139,7 +139,7 @@ def _scanned(data) -> Partial:
                    slow_path_records=rest.records)
 
 
-def _scanned_table(buf, spans, coordinates, sums, counts, maxima) -> pa.Table:
+def _scanned_table(keys, spans, coordinates, sums, counts, maxima) -> pa.Table:
     """The scanner's groups as a partial table: string columns built from the scanned bytes directly."""
     import numpy as np
     import pyarrow as pa
@@ -149,7 +149,7 @@ def _scanned_table(buf, spans, coordinates, sums, counts, maxima) -> pa.Table:
     groups = len(sums)
 
     def strings(slot: int) -> pa.Array:
-        data, offsets, valid = scanner.gather(buf, spans, slot)
+        data, offsets, valid = scanner.gather(keys, spans, slot)
         nulls = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
         return pa.StringArray.from_buffers(groups, pa.py_buffer(offsets), pa.py_buffer(data), nulls)
 

@@ -642,9 +642,10 @@ def _mix(h, x):
 def scan(buf):
     """Aggregate every line of ``buf`` (uint8, one object's NDJSON) the scanner decides.
 
-    :return: ``records, invalid, groups, group_spans, group_coordinates, sums, counts, maxima, handed_back``:
-        the counts of the records decided here, the number of groups, per group its key's spans into ``buf``
-        (-1 for null) and coordinates (NaN for null) and its sum, count and max of valid values, and the
+    :return: ``records, invalid, groups, keys, group_spans, group_coordinates, sums, counts, maxima,
+        handed_back``: the counts of the records decided here, the number of groups, the groups' key bytes
+        (each group's string parts one after another), per group its parts' spans into ``keys`` (-1 for null)
+        and coordinates (NaN for null) and its sum, count and max of valid values, and the
         (start, end) spans of the lines handed back to the line reader (blank lines are skipped, not counted).
     """
     n = buf.size
@@ -657,6 +658,10 @@ def scan(buf):
     maxima = np.empty(capacity, np.float64)
     hashes = np.empty(capacity, np.uint64)
     slots = np.full(2 * capacity, -1, np.int64)
+    # Each group's key bytes, copied once: comparing a line's key with a group's then reads this compact
+    # store (cache-resident) instead of the group's first line, somewhere in the object (a cache miss a part).
+    keys = np.empty(64 * capacity, np.uint8)
+    keys_used = 0
     handed_back = np.empty((16, 2), np.int64)
     returned = 0
     groups = 0
@@ -665,6 +670,7 @@ def scan(buf):
     spans = np.empty(2 * STRING_SLOTS, np.int64)
     coordinates = np.empty(2, np.float64)
     spans_at, coordinates_at = spans.ctypes.data, coordinates.ctypes.data
+    keys_at, keys_size = keys.ctypes.data, keys.size
     position = 0
     while position < n:
         start = position
@@ -741,11 +747,11 @@ def scan(buf):
                         k = 0
                         size = last - first
                         while k + 8 <= size:
-                            if _word(p, first + k) != _word(p, other + k):
+                            if _word(p, first + k) != _word(keys_at, other + k):
                                 same = False
                                 break
                             k += 8
-                        if same and _pack(p, first + k, size - k, n) != _pack(p, other + k, size - k, n):
+                        if same and _pack(p, first + k, size - k, n) != _pack(keys_at, other + k, size - k, keys_size):
                             same = False
                 if same:
                     break
@@ -776,14 +782,31 @@ def scan(buf):
         groups += 1
         slots[probe] = g
         hashes[g] = h
-        group_spans[g] = spans
+        size = 0
+        for slot in range(STRING_SLOTS):
+            if spans[2 * slot] >= 0:
+                size += spans[2 * slot + 1] - spans[2 * slot]
+        if keys_used + size > keys.size:
+            keys = _grown(keys, max(2 * keys.size, keys_used + size))
+            keys_at, keys_size = keys.ctypes.data, keys.size
+        for slot in range(STRING_SLOTS):
+            first, last = spans[2 * slot], spans[2 * slot + 1]
+            if first < 0:
+                group_spans[g, 2 * slot] = -1
+                group_spans[g, 2 * slot + 1] = -1
+                continue
+            group_spans[g, 2 * slot] = keys_used
+            for k in range(first, last):
+                keys[keys_used] = buf[k]
+                keys_used += 1
+            group_spans[g, 2 * slot + 1] = keys_used
         group_coordinates[g, 0] = coordinates[0]
         group_coordinates[g, 1] = coordinates[1]
         sums[g] = value
         counts[g] = 1
         maxima[g] = value
-    return (records, invalid, groups, group_spans[:groups], group_coordinates[:groups], sums[:groups],
-            counts[:groups], maxima[:groups], handed_back[:returned])
+    return (records, invalid, groups, keys[:keys_used], group_spans[:groups], group_coordinates[:groups],
+            sums[:groups], counts[:groups], maxima[:groups], handed_back[:returned])
 
 
 @njit(cache=True)
@@ -801,7 +824,7 @@ def _grown2(array, capacity):
 
 
 @njit(cache=True)
-def gather(buf, group_spans, slot):
+def gather(keys, group_spans, slot):
     """One string key column of the groups: (UTF-8 bytes, int32 offsets, validity) for an Arrow array."""
     groups = group_spans.shape[0]
     offsets = np.empty(groups + 1, np.int32)
@@ -819,7 +842,7 @@ def gather(buf, group_spans, slot):
         start = group_spans[g, 2 * slot]
         if start >= 0:
             for k in range(start, group_spans[g, 2 * slot + 1]):
-                data[at] = buf[k]
+                data[at] = keys[k]
                 at += 1
     offsets[groups] = at
     return data, offsets, valid
