@@ -27,8 +27,15 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    import signal
+
+    from aqstudy.study import interrupt_on_signal, raise_if_interrupted
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, interrupt_on_signal)
     try:
         main()
+        raise_if_interrupted()
     except KeyboardInterrupt as interrupt:
         name = getattr(interrupt, "signal_name", "SIGINT")
         print(f"interrupted by {name}: the run is marked KILLED in MLflow with the calls measured so far",

@@ -8,6 +8,7 @@ in random formatting, with blank lines. Plain, gzip and partitioned inputs must 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 import subprocess
@@ -189,6 +190,28 @@ def test_the_kernel_reads_well_formed_lines_as_duckdb_does(tmp_path, lines_):
     path = tmp_path / "object.ndjson"
     path.write_bytes(data_of(lines_))
     assert_same(kernel.partial_from_file(str(path)), duckdb_partial(str(path)))
+
+
+class _Trickle:
+    """A stream with only ``read(n)``, giving fewer bytes than asked (as a network body may)."""
+
+    def __init__(self, data: bytes, step: int):
+        self.data, self.step, self.at = data, step, 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self.data[self.at: self.at + min(size, self.step)]
+        self.at += len(chunk)
+        return chunk
+
+
+@PROPERTY
+@given(lines(malformed=True), st.integers(min_value=16, max_value=400), st.integers(min_value=1, max_value=97))
+def test_reading_in_blocks_of_any_size_gives_the_same_partial(lines_, block, step):
+    data = data_of(lines_)
+    whole = kernel.partial_from_bytes(data)
+    assert_same(kernel.partial_from_reader(io.BytesIO(data), block_bytes=block), whole)
+    assert_same(kernel.partial_from_reader(_Trickle(data, step), block_bytes=block), whole)
+    assert_same(kernel.partial_from_reader(_Trickle(gzip.compress(data), step), block_bytes=block), whole)
 
 
 @PROPERTY

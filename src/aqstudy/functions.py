@@ -15,27 +15,85 @@ class CorruptObjectError(RuntimeError):
 def map_object(bucket: str, key: str, size: int, storage, sha256: str | None = None) -> dict:
     """Partial aggregate of one staged object (Lithops passes ``storage``; the rest is iterdata).
 
+    The object is read in blocks and scanned as it arrives (:func:`aqstudy.kernel.partial_from_reader`),
+    never held whole: on S3 the download overlaps the scan. Its size (and sha256, when given) are checked on
+    the bytes read; a mismatch fails the call, so its partial is never returned.
+
     :param bucket: the dataset's bucket.
     :param key: the object's key.
     :param size: its size in bytes according to the manifest.
     :param sha256: its checksum according to the manifest, checked when given (``verify=sha256``).
     """
-    data = storage.get_object(bucket, key)
-    if len(data) != size:
-        raise CorruptObjectError(f"object {key} has {len(data)} bytes, the manifest says {size}; stage it again")
-    if sha256 is not None:
-        import hashlib
-
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise CorruptObjectError(f"object {key} does not match its manifest sha256; stage it again")
-    partial = kernel.partial_from_bytes(data)
+    reader = _Checked(_object_reader(storage, bucket, key), sha256=sha256 is not None)
+    partial = kernel.partial_from_reader(reader)
+    if reader.bytes_read != size:
+        raise CorruptObjectError(f"object {key} has {reader.bytes_read} bytes, the manifest says {size}; "
+                                 "stage it again")
+    if sha256 is not None and reader.sha256.hexdigest() != sha256:
+        raise CorruptObjectError(f"object {key} does not match its manifest sha256; stage it again")
     return {
         "partial": kernel.to_ipc(partial.table),
-        "input_bytes": len(data),
+        "input_bytes": reader.bytes_read,
         "records": partial.records,
         "invalid_records": partial.invalid_records,
         "slow_path_records": partial.slow_path_records,
     }
+
+
+def _object_reader(storage, bucket: str, key: str):
+    """The object as a stream. Lithops' localhost storage reads a whole object into memory even for a stream,
+    so there the object is read in ranges (a file seek each); elsewhere (S3) it is the response body."""
+    if getattr(storage, "backend", None) == "localhost":
+        return _RangedReader(storage, bucket, key)
+    return storage.get_object(bucket, key, stream=True)
+
+
+class _RangedReader:
+    """``readinto`` over ranged ``get_object`` calls, until a range comes back empty (the object's end)."""
+
+    def __init__(self, storage, bucket: str, key: str):
+        self.storage, self.bucket, self.key, self.offset = storage, bucket, key, 0
+
+    def readinto(self, view: memoryview) -> int:
+        chunk = self.read(len(view))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    def read(self, size: int) -> bytes:
+        byte_range = f"bytes={self.offset}-{self.offset + size - 1}"
+        chunk = self.storage.get_object(self.bucket, self.key, extra_get_args={"Range": byte_range})
+        self.offset += len(chunk)
+        return chunk
+
+
+class _Checked:
+    """A stream that counts (and, asked to, hashes) the bytes read through it."""
+
+    def __init__(self, stream, *, sha256: bool):
+        import hashlib
+
+        self.stream, self.bytes_read = stream, 0
+        self.sha256 = hashlib.sha256() if sha256 else None
+
+    def readinto(self, view: memoryview) -> int:
+        if hasattr(self.stream, "readinto"):
+            got = self.stream.readinto(view)
+        else:
+            chunk = self.stream.read(len(view))
+            got = len(chunk)
+            view[:got] = chunk
+        self._count(view[:got])
+        return got
+
+    def read(self, size: int) -> bytes:
+        chunk = self.stream.read(size)
+        self._count(chunk)
+        return chunk
+
+    def _count(self, data) -> None:
+        self.bytes_read += len(data)
+        if self.sha256 is not None:
+            self.sha256.update(data)
 
 
 def reduce_partials(results: list[dict]) -> dict:

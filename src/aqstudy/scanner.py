@@ -638,35 +638,58 @@ def _mix(h, x):
     return h ^ (h >> np.uint64(32))
 
 
-@njit(cache=True)
-def scan(buf):
-    """Aggregate every line of ``buf`` (uint8, one object's NDJSON) the scanner decides.
+def new_state(capacity: int = 1024) -> tuple:
+    """The scanner's state before an object's first block: counters, groups, hash table, key bytes."""
+    return (np.zeros(4, np.int64),  # records, invalid, groups, key bytes used
+            np.empty((capacity, 2 * STRING_SLOTS), np.int64), np.empty((capacity, 2), np.float64),
+            np.empty(capacity, np.float64), np.empty(capacity, np.int64), np.empty(capacity, np.float64),
+            np.empty(capacity, np.uint64), np.full(2 * capacity, -1, np.int64), np.empty(64 * capacity, np.uint8))
+
+
+def scan(buf) -> tuple:
+    """Aggregate every line of ``buf`` (uint8, one object's NDJSON) the scanner decides: one block.
 
     :return: ``records, invalid, groups, keys, group_spans, group_coordinates, sums, counts, maxima,
-        handed_back``: the counts of the records decided here, the number of groups, the groups' key bytes
-        (each group's string parts one after another), per group its parts' spans into ``keys`` (-1 for null)
-        and coordinates (NaN for null) and its sum, count and max of valid values, and the
-        (start, end) spans of the lines handed back to the line reader (blank lines are skipped, not counted).
+        handed_back``: as :func:`finish` gives them, and the lines handed back as in :func:`scan_block`.
     """
-    n = buf.size
+    _, handed_back, state = scan_block(buf, buf.size, True, new_state())
+    return (*finish(state), handed_back)
+
+
+def finish(state) -> tuple:
+    """``records, invalid, groups, keys, group_spans, group_coordinates, sums, counts, maxima`` of a state:
+    the counts of the records decided, the number of groups, the groups' key bytes (each group's string
+    parts one after another), per group its parts' spans into ``keys`` (-1 for null) and coordinates (NaN
+    for null), and its sum, count and max of valid values."""
+    counters, group_spans, group_coordinates, sums, counts, maxima, _, _, keys = state
+    records, invalid, groups, keys_used = (int(x) for x in counters)
+    return (records, invalid, groups, keys[:keys_used], group_spans[:groups], group_coordinates[:groups],
+            sums[:groups], counts[:groups], maxima[:groups])
+
+
+@njit(cache=True)
+def scan_block(buf, length, final, state):
+    """Aggregate the lines of ``buf[:length]`` into ``state`` (:func:`new_state`), a block of an object read
+    in pieces: only whole lines, unless ``final`` (the object's last block, its last line maybe without a
+    newline). Group keys are copied into the state, so the caller may reuse ``buf`` for the next block.
+
+    :return: ``consumed, handed_back, state``: bytes taken (the rest, a partial line, starts the next block;
+        0 when the block holds no whole line: the caller needs a larger buffer), the (start, end) spans in
+        ``buf`` of the lines handed back to the line reader (blank lines are skipped, not counted), and the
+        state (its arrays may have been replaced by larger ones).
+    """
+    counters, group_spans, group_coordinates, sums, counts, maxima, hashes, slots, keys = state
+    n = length
+    if not final:
+        while n > 0 and buf[n - 1] != 10:
+            n -= 1
     p = buf.ctypes.data
-    capacity = 1024
-    group_spans = np.empty((capacity, 2 * STRING_SLOTS), np.int64)
-    group_coordinates = np.empty((capacity, 2), np.float64)
-    sums = np.empty(capacity, np.float64)
-    counts = np.empty(capacity, np.int64)
-    maxima = np.empty(capacity, np.float64)
-    hashes = np.empty(capacity, np.uint64)
-    slots = np.full(2 * capacity, -1, np.int64)
-    # Each group's key bytes, copied once: comparing a line's key with a group's then reads this compact
+    capacity = sums.size
+    # Each group's key bytes are copied once: comparing a line's key with a group's then reads this compact
     # store (cache-resident) instead of the group's first line, somewhere in the object (a cache miss a part).
-    keys = np.empty(64 * capacity, np.uint8)
-    keys_used = 0
+    records, invalid, groups, keys_used = counters[0], counters[1], counters[2], counters[3]
     handed_back = np.empty((16, 2), np.int64)
     returned = 0
-    groups = 0
-    records = 0
-    invalid = 0
     spans = np.empty(2 * STRING_SLOTS, np.int64)
     coordinates = np.empty(2, np.float64)
     spans_at, coordinates_at = spans.ctypes.data, coordinates.ctypes.data
@@ -805,8 +828,9 @@ def scan(buf):
         sums[g] = value
         counts[g] = 1
         maxima[g] = value
-    return (records, invalid, groups, keys[:keys_used], group_spans[:groups], group_coordinates[:groups],
-            sums[:groups], counts[:groups], maxima[:groups], handed_back[:returned])
+    counters[0], counters[1], counters[2], counters[3] = records, invalid, groups, keys_used
+    return n, handed_back[:returned], (counters, group_spans, group_coordinates, sums, counts, maxima, hashes,
+                                       slots, keys)
 
 
 @njit(cache=True)

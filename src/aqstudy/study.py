@@ -116,30 +116,58 @@ def find_finished_run(client, experiment_id: str, fingerprint: str) -> str | Non
 SIGTERM_GRACE_S = 30
 
 
-@contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM ends a run the way Ctrl-C does: measured calls kept, run KILLED, temp data cleaned."""
+#: Signals received and not yet acted on. Python raises a signal's exception wherever the main thread is;
+#: inside a garbage-collector callback (SQLAlchemy registers some, MLflow triggers them) the exception is
+#: printed and dropped, so the signal is also remembered here and acted on at the next check.
+_RECEIVED: list[str] = []
+
+
+def interrupt_on_signal(signum, frame) -> None:
+    """Signal handler: Ctrl-C and SIGTERM end a run alike (measured calls kept, run KILLED, temp data
+    cleaned, exit 130 or 143). ``src/run.py`` installs it for the whole process."""
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
+    name = signal.Signals(signum).name
+    _RECEIVED.append(name)
+    if name == "SIGTERM":
         # Should the clean-up itself hang (an interrupted library holding a lock), the process still ends.
         import os
 
         watchdog = threading.Timer(SIGTERM_GRACE_S, os._exit, args=(143,))
         watchdog.daemon = True
         watchdog.start()
-        raise Interrupted("SIGTERM")
+    raise Interrupted(name)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+
+def raise_if_interrupted() -> None:
+    """Act on a signal whose exception was dropped (see :data:`_RECEIVED`)."""
+    if _RECEIVED:
+        name = _RECEIVED[0]
+        _RECEIVED.clear()
+        raise Interrupted(name)
+
+
+@contextmanager
+def _signals_as_interrupt():
+    """:func:`interrupt_on_signal` for SIGINT and SIGTERM while a run lasts; a signal whose exception was
+    dropped stops the process once the run has ended."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, interrupt_on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    except KeyboardInterrupt:
+        _RECEIVED.clear()  # delivered
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    raise_if_interrupted()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -163,6 +191,12 @@ def run_study(cfg: dict, *, map_function=None, reduce_function=None, parent_run_
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start
         and for an interrupt (after the run is marked KILLED).
     """
+    with _signals_as_interrupt():
+        return _run_study(cfg, map_function=map_function, reduce_function=reduce_function,
+                          parent_run_id=parent_run_id, tags=tags)
+
+
+def _run_study(cfg: dict, *, map_function, reduce_function, parent_run_id, tags) -> RunResult:
     from aqstudy.fingerprint import code_version, config_fingerprint
     from aqstudy.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
 
@@ -202,7 +236,7 @@ def run_study(cfg: dict, *, map_function=None, reduce_function=None, parent_run_
     result = RunResult(status="RUNNING", run_id=run.run_id)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
     try:
-        with _sigterm_as_interrupt(), cloud.endpoint_env(cfg["storage"]), runtime:
+        with cloud.endpoint_env(cfg["storage"]), runtime:
             if source_error is not None:
                 raise source_error
             _run(cfg, result, artifacts, source, map_function=map_function, reduce_function=reduce_function)
@@ -383,6 +417,7 @@ def main_entry(cfg: dict) -> RunResult:
     from aqstudy import planning
 
     started = time.perf_counter()
+    raise_if_interrupted()
     try:
         if planning.plan_or_refuse(cfg):
             return RunResult(status="PLANNED")
