@@ -30,9 +30,10 @@ test: setup  ## the whole test suite
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check src tests benchmarks
 
-bench: setup  ## kernel and end-to-end benchmarks (prints ratios)
+bench: setup  ## kernel, end-to-end and whole-process benchmarks (prints ratios)
 	$(PY) benchmarks/kernel.py
 	$(PY) benchmarks/end_to_end.py
+	$(PY) benchmarks/whole_process.py
 
 tune: setup  ## Optuna cost/latency frontier (ARGS="tuning.n_trials=8")
 	$(PY) src/tune.py $(ARGS)

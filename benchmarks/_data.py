@@ -51,6 +51,15 @@ def _intact(folder: Path, manifest: dict) -> bool:
                for f in manifest.get("files", []))
 
 
+def ratio_line(times: dict[str, list[float]], *, ours: str, theirs: str, ratio: str, inverse: bool = False) -> str:
+    """The benchmark's last line: both arms' median seconds and their ratio, ``<ours>_s=… <theirs>_s=…
+    <ratio>=…`` (theirs/ours, or ours/theirs with ``inverse``)."""
+    import statistics
+
+    a, b = statistics.median(times[ours]), statistics.median(times[theirs])
+    return f"{ours}_s={a:.2f} {theirs}_s={b:.2f} {ratio}={(a / b if inverse else b / a):.1f}"
+
+
 def data_files(folder: Path) -> list[Path]:
     """The dataset's objects in order."""
     return sorted(folder.glob("part-*.ndjson"))

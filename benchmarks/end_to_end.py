@@ -20,13 +20,12 @@ import logging
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _data import dataset_folder
+from _data import dataset_folder, ratio_line
 
 from aqstudy import original
 from aqstudy.paths import PROJECT_ROOT
@@ -98,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed, result = one_run(cfgs[arm], arm)
                 times[arm].append(elapsed)
                 print(describe(arm, elapsed, result))
-        study_s, original_s = statistics.median(times["study"]), statistics.median(times["original"])
-        print(f"study_s={study_s:.2f} original_s={original_s:.2f} speedup={original_s / study_s:.1f}")
+        print(ratio_line(times, ours="study", theirs="original", ratio="speedup"))
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return 0
