@@ -25,7 +25,7 @@ def _seed_numba_cache() -> None:
 
     numba only loads a cache from a directory it can write to; on AWS Lambda that is /tmp, empty at each cold
     start. The runtime image (runtime/aws_lambda.Dockerfile) compiles the scanner at build time into
-    ``AQSTUDY_NUMBA_CACHE_SEED`` and points ``NUMBA_CACHE_DIR`` into /tmp: a copy of a few hundred KB instead
+    ``AQSTUDY_NUMBA_CACHE_SEED`` and points ``NUMBA_CACHE_DIR`` into /tmp: a copy of ~2.5 MB instead
     of a ~20 s compile in every new function.
     """
     seed, target = os.environ.get("AQSTUDY_NUMBA_CACHE_SEED"), os.environ.get("NUMBA_CACHE_DIR")
