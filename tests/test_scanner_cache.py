@@ -35,3 +35,14 @@ def test_a_cache_built_into_a_seed_folder_is_loaded_from_a_fresh_cache_dir(tmp_p
     assert cold.returncode == 0, cold.stderr[-3000:]
     assert cold.stdout.split() == ["1", "0"], cold.stderr  # loaded, not compiled
     assert (tmp_path / "tmp" / "numba-cache").is_dir()
+
+
+def test_bytes_and_streams_share_one_compiled_scanner():
+    """A second argument type would be a second compile (~12 s) in every worker of a fresh checkout."""
+    import io
+
+    from aqstudy import kernel
+
+    kernel.partial_from_bytes(b'{"value": 1}\n')
+    kernel.partial_from_reader(io.BytesIO(b'{"value": 2}\n'), block_bytes=16)
+    assert len(scanner.scan_block.signatures) == 1

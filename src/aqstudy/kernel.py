@@ -71,6 +71,7 @@ def warm() -> None:
     # pyarrow's first calls. (A line handed back to the line reader imports pandas, ~0.2 s, through pyarrow's
     # conversion of Python lists; that path is rare, so its cost is not paid here up front.)
     to_ipc(partial_from_bytes(b'{"value": 1, "city": "c"}\n').table)
+    partial_from_reader(io.BytesIO(b'{"value": 1, "city": "c"}\n'))
 
 
 def is_gzip(data: bytes) -> bool:
@@ -106,7 +107,7 @@ def partial_from_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Partial:
 
     read_into = reader.readinto if hasattr(reader, "readinto") else _read_into_by_read(reader)
     buf = np.empty(max(block_bytes, 16), np.uint8)
-    view, filled = memoryview(buf), 0
+    view, filled, scanned = memoryview(buf), 0, _read_only(buf)
     while filled < 2:  # enough to tell gzip by its magic bytes
         got = read_into(view[filled:])
         if not got:
@@ -125,19 +126,27 @@ def partial_from_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Partial:
             filled += got
             if not final and filled < buf.size:
                 continue  # fill the block before scanning it
-        consumed, back, state = scanner.scan_block(buf, filled, final, state)
+        consumed, back, state = scanner.scan_block(scanned, filled, final, state)
         handed_back += [bytes(view[start:end]) for start, end in back.tolist()]
         if final:
             break
         if consumed == 0:  # a line longer than the block
             buf = np.concatenate([buf, np.empty(buf.size, np.uint8)])
-            view = memoryview(buf)
+            view, scanned = memoryview(buf), _read_only(buf)
             continue
         buf[: filled - consumed] = buf[consumed:filled]
         filled -= consumed
     records, invalid, _, keys, spans, coordinates, sums, counts, maxima = scanner.finish(state)
     return _with_handed_back(_scanned_table(keys, spans, coordinates, sums, counts, maxima), records, invalid,
                              handed_back)
+
+
+def _read_only(buf):
+    """A read-only view of ``buf``: the scanner then sees the same array type as for ``bytes`` objects
+    (:func:`partial_from_bytes`), so numba compiles and caches one version of it, not two (~12 s each)."""
+    view = buf.view()
+    view.flags.writeable = False
+    return view
 
 
 def _read_into_by_read(reader):
