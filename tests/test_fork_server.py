@@ -156,3 +156,24 @@ def test_a_run_has_a_fork_server_only_on_localhost_with_a_preload_and_not_turned
         assert isinstance(_fork_server(compose(*overrides), None), nullcontext)
     lam = {**cfg, "backend": {**cfg["backend"], "name": "aws_lambda"}}
     assert isinstance(_fork_server(lam, None), nullcontext)
+
+
+def test_a_kept_server_serves_the_next_run_and_a_failed_run_stops_it(tmp_path, runtime):
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    settings = {"python": sys.executable, "preload": ["colorsys"]}
+    with fork_server.kept(**settings) as first:
+        key = (sys.executable, ("colorsys",), (), os.environ.get("TMPDIR"))
+        server = fork_server._KEPT[key][0]
+        assert json.loads(_launch(runtime, script, cwd=tmp_path).stdout.splitlines()[0])[4] != os.getpid()
+    assert fork_server.ADDRESS_ENV not in os.environ  # announced only while a run lasts
+    with fork_server.kept(**settings) as second:
+        assert second == first and server.poll() is None
+        ran = json.loads(_launch(runtime, script, cwd=tmp_path).stdout.splitlines()[0])
+        assert ran[0] is True and ran[4] == server.pid  # forked by the kept server, with its preload
+    with pytest.raises(RuntimeError), fork_server.kept(**settings):
+        raise RuntimeError("the run failed")
+    assert server.wait(10) is not None and key not in fork_server._KEPT
+    with fork_server.kept(**settings) as third:
+        assert third != first
+    fork_server._stop_server(fork_server._KEPT.pop(key)[0])

@@ -21,6 +21,7 @@ launcher whose settings differ from the server's), the launcher runs the runner 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -57,13 +58,57 @@ def serving(*, python: str, preload: list[str], preload_idle: list[str] = ()) ->
         :func:`aqstudy.local_runtime.launcher`); the launcher only uses a server with the same list.
     :param preload_idle: the same, done once the server has forked its first runner (while the maps run): for
         what only a later job needs, so the first job does not wait for it (the reduce's ``pyarrow.acero``).
-
-    The socket is bound here, before the server process starts, so a launcher never finds it missing: a
-    request made while the server is still importing waits in the socket's backlog.
     """
     if not supported():
         yield None
         return
+    server, address = _start(python=python, preload=preload, preload_idle=preload_idle)
+    try:
+        with _announced(address):
+            yield address
+    finally:
+        _stop_server(server)
+
+
+@contextmanager
+def kept(*, python: str, preload: list[str], preload_idle: list[str] = ()) -> Iterator[str | None]:
+    """:func:`serving`, with the server kept for this process's next run with the same settings.
+
+    A sweep in one process (``src/run.py -m``, ``src/tune.py``, the benchmarks) then pays the server's
+    imports (~0.7 s) once, like its first run, whose imports overlap MLflow's, instead of making every later
+    run wait for them before its first map: each job still gets a freshly forked runner. A run that ends by
+    an exception stops the server (and whatever it still runs); the rest stop when the process exits.
+    """
+    if not supported():
+        yield None
+        return
+    key = (python, tuple(preload), tuple(preload_idle), os.environ.get("TMPDIR"))
+    entry = _KEPT.get(key)
+    if entry is None or entry[0].poll() is not None:
+        if not _KEPT:
+            atexit.register(_stop_kept)
+        entry = _KEPT[key] = _start(python=python, preload=preload, preload_idle=preload_idle)
+    try:
+        with _announced(entry[1]):
+            yield entry[1]
+    except BaseException:
+        _KEPT.pop(key, None)
+        _stop_server(entry[0])
+        raise
+
+
+#: Servers kept by :func:`kept`, by (python, preload, preload_idle, TMPDIR): (process, address).
+_KEPT: dict[tuple, tuple[subprocess.Popen, str]] = {}
+
+
+def _stop_kept() -> None:
+    while _KEPT:
+        _stop_server(_KEPT.popitem()[1][0])
+
+
+def _start(*, python: str, preload: list[str], preload_idle: list[str]) -> tuple[subprocess.Popen, str]:
+    """Start a server process. The socket is bound here, before the process starts, so a launcher never finds
+    it missing: a request made while the server is still importing waits in the socket's backlog."""
     address = f"aqstudy-{os.getpid()}-{secrets.token_hex(8)}"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind("\0" + address)
@@ -78,22 +123,31 @@ def serving(*, python: str, preload: list[str], preload_idle: list[str] = ()) ->
         )
     finally:
         listener.close()  # the server holds it now; should the server die, launchers see the refusal at once
+    return server, address
+
+
+@contextmanager
+def _announced(address: str) -> Iterator[None]:
+    """The server's address in the environment, which Lithops passes on to the launchers it starts."""
     previous = os.environ.get(ADDRESS_ENV)
     os.environ[ADDRESS_ENV] = address
     try:
-        yield address
+        yield
     finally:
         if previous is None:
             os.environ.pop(ADDRESS_ENV, None)
         else:
             os.environ[ADDRESS_ENV] = previous
-        server.stdin.close()  # the lifeline; should this process die instead, the server sees EOF all the same
-        server.terminate()
-        try:
-            server.wait(_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+
+
+def _stop_server(server: subprocess.Popen) -> None:
+    server.stdin.close()  # the lifeline; should this process die instead, the server sees EOF all the same
+    server.terminate()
+    try:
+        server.wait(_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def client_code(*, fallback: list[str]) -> str:

@@ -345,9 +345,10 @@ def _local_python(cfg: dict) -> str | None:
 
 
 def _fork_server(cfg: dict, source_error: Exception | None):
-    """The run's fork server for Lithops' localhost runners (:mod:`aqstudy.fork_server`), if the run has one.
+    """The fork server for the run's Lithops localhost runners (:mod:`aqstudy.fork_server`), if it has one.
 
-    Started first thing, so its imports overlap the host's set-up; stopped when the run ends.
+    Started first thing, so its imports overlap the host's set-up, and kept for the process's next run with
+    the same settings (a sweep's runs then all start their maps alike); a failed or interrupted run stops it.
     """
     from contextlib import nullcontext
 
@@ -357,8 +358,8 @@ def _fork_server(cfg: dict, source_error: Exception | None):
     if (cfg["backend"]["name"] != "localhost" or not preload or not cfg["backend"].get("fork_server", True)
             or source_error is not None):
         return nullcontext()
-    return fork_server.serving(python=sys.executable, preload=preload,
-                               preload_idle=list(cfg["backend"].get("preload_idle") or []))
+    return fork_server.kept(python=sys.executable, preload=preload,
+                            preload_idle=list(cfg["backend"].get("preload_idle") or []))
 
 
 def _clean(executor) -> None:
