@@ -343,7 +343,7 @@ def _skip_value(p, i, n):
                 depth -= 1
                 i += 1
             elif c == 123:
-                i = _object_key(p, i, n)
+                _, _, _, i = _member(p, i, n)
                 if i < 0:
                     return -1
                 continue
@@ -378,7 +378,7 @@ def _skip_value(p, i, n):
             if c == 44:  # ,
                 i = _space(p, i + 1, n)
                 if in_object:
-                    i = _object_key(p, i, n)
+                    _, _, _, i = _member(p, i, n)
                     if i < 0:
                         return -1
                 break
@@ -394,18 +394,32 @@ def _null(p, i, n):
     return _at(p, i + 1, n) == 117 and _at(p, i + 2, n) == 108 and _at(p, i + 3, n) == 108
 
 
-@njit(cache=True)
-def _object_key(p, i, n):
-    """At a key inside an object: index of its value (past the colon and whitespace), or -1."""
+@njit(cache=True, inline="always")
+def _member(p, i, n):
+    """At a member of an object: (its key's start and end, whether the key has escapes, the index of its
+    value past the colon and whitespace); the index is -1 where there is no valid key and colon."""
     if _at(p, i, n) != 34:
-        return -1
-    i, _ = _string_end(p, i + 1, n)
-    if i < 0:
-        return -1
+        return 0, 0, False, -1
+    end, escaped = _string_end(p, i + 1, n)
+    if end < 0:
+        return 0, 0, False, -1
+    j = _space(p, end, n)
+    if _at(p, j, n) != 58:  # :
+        return 0, 0, False, -1
+    return i + 1, end - 1, escaped, _space(p, j + 1, n)
+
+
+@njit(cache=True, inline="always")
+def _next_member(p, i, n):
+    """After a member's value: (the index of the next member, or past the object's ``}``; whether that was
+    the end), the index -1 where neither a comma nor ``}`` follows."""
     i = _space(p, i, n)
-    if _at(p, i, n) != 58:  # :
-        return -1
-    return _space(p, i + 1, n)
+    c = _at(p, i, n)
+    if c == 125:
+        return i + 1, True
+    if c != 44:
+        return -1, False
+    return _space(p, i + 1, n), False
 
 
 @njit(cache=True)
@@ -438,18 +452,10 @@ def _read_date(p, i, n, spans):
         return i + 1
     seen = False
     while True:
-        if _at(p, i, n) != 34:
+        start, end, escaped, i = _member(p, i, n)
+        if i < 0 or escaped:
             return -1
-        end, escaped = _string_end(p, i + 1, n)
-        if end < 0 or escaped:
-            return -1
-        is_utc = end - 1 - (i + 1) == 3 and _pack(p, i + 1, 3, n) == _UTC_W
-
-        i = _space(p, end, n)
-        if _at(p, i, n) != 58:
-            return -1
-        i = _space(p, i + 1, n)
-        if is_utc:
+        if end - start == 3 and _pack(p, start, 3, n) == _UTC_W:
             if seen:
                 return -1
             seen = True
@@ -471,13 +477,9 @@ def _read_date(p, i, n, spans):
             i = _skip_value(p, i, n)
             if i < 0:
                 return -1
-        i = _space(p, i, n)
-        c = _at(p, i, n)
-        if c == 125:
-            return i + 1
-        if c != 44:
-            return -1
-        i = _space(p, i + 1, n)
+        i, closed = _next_member(p, i, n)
+        if i < 0 or closed:
+            return i
 
 
 @njit(cache=True)
@@ -493,21 +495,14 @@ def _read_coordinates(p, i, n, coordinates):
         return i + 1
     seen = 0
     while True:
-        if _at(p, i, n) != 34:
-            return -1
-        end, escaped = _string_end(p, i + 1, n)
-        if end < 0 or escaped:
+        start, end, escaped, i = _member(p, i, n)
+        if i < 0 or escaped:
             return -1
         which = -1
-        size = end - 1 - (i + 1)
-        if size == 8 and _pack(p, i + 1, 8, n) == _LATITUDE_W:
+        if end - start == 8 and _pack(p, start, 8, n) == _LATITUDE_W:
             which = 0
-        elif size == 9 and _pack(p, i + 1, 8, n) == _LONGITUDE_W and _byte(p, i + 9) == 101:  # e
+        elif end - start == 9 and _pack(p, start, 8, n) == _LONGITUDE_W and _byte(p, start + 8) == 101:  # e
             which = 1
-        i = _space(p, end, n)
-        if _at(p, i, n) != 58:
-            return -1
-        i = _space(p, i + 1, n)
         if which >= 0:
             if seen & (1 << which):
                 return -1
@@ -526,13 +521,9 @@ def _read_coordinates(p, i, n, coordinates):
             i = _skip_value(p, i, n)
             if i < 0:
                 return -1
-        i = _space(p, i, n)
-        c = _at(p, i, n)
-        if c == 125:
-            return i + 1
-        if c != 44:
-            return -1
-        i = _space(p, i + 1, n)
+        i, closed = _next_member(p, i, n)
+        if i < 0 or closed:
+            return i
 
 
 @njit(cache=True)
@@ -581,16 +572,10 @@ def _record(p, i, n, spans, coordinates):
     if _at(p, i, n) == 125:
         return outcome, i + 1, value
     while True:
-        if _at(p, i, n) != 34:
-            return _HANDED_BACK, i, value
-        end, escaped = _string_end(p, i + 1, n)
-        if end < 0 or escaped:  # an escaped key may spell a tracked one ("v\u0061lue"): the line reader decides
-            return _HANDED_BACK, i, value
-        key = _top_key(p, i + 1, end - 1, n)
-        i = _space(p, end, n)
-        if _at(p, i, n) != 58:
-            return _HANDED_BACK, i, value
-        i = _space(p, i + 1, n)
+        start, end, escaped, i = _member(p, i, n)
+        if i < 0 or escaped:  # an escaped key may spell a tracked one ("v\u0061lue"): the line reader decides
+            return _HANDED_BACK, 0, value
+        key = _top_key(p, start, end, n)
         if key != _OTHER:
             if seen & (1 << key):
                 return _HANDED_BACK, i, value
@@ -622,13 +607,11 @@ def _record(p, i, n, spans, coordinates):
                 i = _skip_value(p, i, n)
         if i < 0:
             return _HANDED_BACK, 0, value
-        i = _space(p, i, n)
-        c = _at(p, i, n)
-        if c == 125:
-            return outcome, i + 1, value
-        if c != 44:
-            return _HANDED_BACK, i, value
-        i = _space(p, i + 1, n)
+        i, closed = _next_member(p, i, n)
+        if i < 0:
+            return _HANDED_BACK, 0, value
+        if closed:
+            return outcome, i, value
 
 
 @njit(cache=True, inline="always")
