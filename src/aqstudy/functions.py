@@ -72,16 +72,11 @@ class _Checked:
     def __init__(self, stream, *, sha256: bool):
         import hashlib
 
-        self.stream, self.bytes_read = stream, 0
+        self.stream, self.bytes_read, self._read_into = stream, 0, kernel.read_into_function(stream)
         self.sha256 = hashlib.sha256() if sha256 else None
 
     def readinto(self, view: memoryview) -> int:
-        if hasattr(self.stream, "readinto"):
-            got = self.stream.readinto(view)
-        else:
-            chunk = self.stream.read(len(view))
-            got = len(chunk)
-            view[:got] = chunk
+        got = self._read_into(view)
         self._count(view[:got])
         return got
 

@@ -105,7 +105,7 @@ def partial_from_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Partial:
 
     from aqstudy import scanner
 
-    read_into = reader.readinto if hasattr(reader, "readinto") else _read_into_by_read(reader)
+    read_into = read_into_function(reader)
     buf = np.empty(max(block_bytes, 16), np.uint8)
     view, filled, scanned = memoryview(buf), 0, _read_only(buf)
     while filled < 2:  # enough to tell gzip by its magic bytes
@@ -149,7 +149,11 @@ def _read_only(buf):
     return view
 
 
-def _read_into_by_read(reader):
+def read_into_function(reader):
+    """``reader.readinto``, or the same made of ``reader.read(n)`` for streams without it (boto3's body)."""
+    if hasattr(reader, "readinto"):
+        return reader.readinto
+
     def read_into(view: memoryview) -> int:
         chunk = reader.read(len(view))
         view[: len(chunk)] = chunk
