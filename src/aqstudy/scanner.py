@@ -412,7 +412,9 @@ def _member(p, i, n):
 @njit(cache=True, inline="always")
 def _next_member(p, i, n):
     """After a member's value: (the index of the next member, or past the object's ``}``; whether that was
-    the end), the index -1 where neither a comma nor ``}`` follows."""
+    the end), the index -1 where neither a comma nor ``}`` follows, or where the value failed (``i`` -1)."""
+    if i < 0:
+        return -1, False
     i = _space(p, i, n)
     c = _at(p, i, n)
     if c == 125:
@@ -420,6 +422,21 @@ def _next_member(p, i, n):
     if c != 44:
         return -1, False
     return _space(p, i + 1, n), False
+
+
+@njit(cache=True, inline="always")
+def _open_object(p, i, n):
+    """A tracked object member's value that must be an object or null: (the index of its first member,
+    True), or (the index past a ``null`` or an empty object, False); the index -1 for anything else."""
+    c = _at(p, i, n)
+    if c == 110 and _null(p, i, n):
+        return i + 4, False
+    if c != 123:
+        return -1, False
+    i = _space(p, i + 1, n)
+    if _at(p, i, n) == 125:
+        return i + 1, False
+    return i, True
 
 
 @njit(cache=True)
@@ -442,14 +459,9 @@ def _key_string(p, i, n, spans, slot):
 @njit(cache=True)
 def _read_date(p, i, n, spans):
     """``date``: an object whose ``utc`` gives the day, or null. Index past it, or -1."""
-    c = _at(p, i, n)
-    if c == 110 and _null(p, i, n):
-        return i + 4
-    if c != 123:
-        return -1
-    i = _space(p, i + 1, n)
-    if _at(p, i, n) == 125:
-        return i + 1
+    i, members = _open_object(p, i, n)
+    if not members:
+        return i
     seen = False
     while True:
         start, end, escaped, i = _member(p, i, n)
@@ -471,12 +483,8 @@ def _read_date(p, i, n, spans):
                 i = stop
             else:
                 i = _key_string(p, i, n, spans, DAY)
-                if i < 0:
-                    return -1
         else:
             i = _skip_value(p, i, n)
-            if i < 0:
-                return -1
         i, closed = _next_member(p, i, n)
         if i < 0 or closed:
             return i
@@ -485,14 +493,9 @@ def _read_date(p, i, n, spans):
 @njit(cache=True)
 def _read_coordinates(p, i, n, coordinates):
     """``coordinates``: an object of numbers or nulls, or null. Index past it, or -1."""
-    c = _at(p, i, n)
-    if c == 110 and _null(p, i, n):
-        return i + 4
-    if c != 123:
-        return -1
-    i = _space(p, i + 1, n)
-    if _at(p, i, n) == 125:
-        return i + 1
+    i, members = _open_object(p, i, n)
+    if not members:
+        return i
     seen = 0
     while True:
         start, end, escaped, i = _member(p, i, n)
@@ -519,8 +522,6 @@ def _read_coordinates(p, i, n, coordinates):
                 return -1
         else:
             i = _skip_value(p, i, n)
-            if i < 0:
-                return -1
         i, closed = _next_member(p, i, n)
         if i < 0 or closed:
             return i
@@ -605,8 +606,6 @@ def _record(p, i, n, spans, coordinates):
             else:  # a string, boolean, null, array or object: an invalid reading
                 outcome = _INVALID
                 i = _skip_value(p, i, n)
-        if i < 0:
-            return _HANDED_BACK, 0, value
         i, closed = _next_member(p, i, n)
         if i < 0:
             return _HANDED_BACK, 0, value
