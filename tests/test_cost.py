@@ -108,6 +108,10 @@ def test_lithops_request_model_counts_jobs_calls_invocations_and_polls():
     big = c.lithops_requests(jobs=2, invocations=1000, map_calls=999, reduce_calls=1, duration_s=2.0,
                              monitoring_interval_s=2.0)
     assert big.list == 3
+    # The host reading the reduce's status every 0.25 s adds one GET per read: 5 s → 20.
+    polled = c.lithops_requests(jobs=2, invocations=4, map_calls=5, reduce_calls=1, duration_s=5.0,
+                                monitoring_interval_s=0.5, reduce_poll_s=0.25)
+    assert polled == c.S3Requests(get=25 + 20, put=22, list=10)
 
 
 def test_a_region_without_prices_is_refused_with_the_known_ones():

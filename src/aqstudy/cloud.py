@@ -235,6 +235,7 @@ def run_usage(cfg: dict, *, calls: Sequence[dict], invocation_durations_s: Seque
             jobs=2, invocations=len(invocation_durations_s), map_calls=len(maps),
             reduce_calls=len(calls) - len(maps), duration_s=duration_s,
             monitoring_interval_s=float(backend.get("monitoring_interval", 2.0)),
+            reduce_poll_s=backend.get("reduce_poll_s"),
         ),
     )
 

@@ -164,7 +164,7 @@ S3_LIST_PAGE_KEYS = 1000
 
 
 def lithops_requests(*, jobs: int, invocations: int, map_calls: int, reduce_calls: int, duration_s: float,
-                     monitoring_interval_s: float) -> S3Requests:
+                     monitoring_interval_s: float, reduce_poll_s: float | None = None) -> S3Requests:
     """Requests Lithops makes on its own bucket for a map-reduce (see the constants above).
 
     :param jobs: Lithops jobs (a map_reduce is two: the maps and the reduce).
@@ -173,12 +173,14 @@ def lithops_requests(*, jobs: int, invocations: int, map_calls: int, reduce_call
     :param reduce_calls: reduce calls.
     :param duration_s: how long the host monitored the jobs.
     :param monitoring_interval_s: seconds between two LISTs of the job prefix.
+    :param reduce_poll_s: seconds between the host's GETs of the reduce's status (``backend.reduce_poll_s``).
     """
     calls = map_calls + reduce_calls
     polls = math.ceil(max(0.0, duration_s) / max(monitoring_interval_s, 1e-3))
     pages = max(1, math.ceil(calls * LITHOPS_KEYS_PER_CALL / S3_LIST_PAGE_KEYS))
+    status_reads = math.ceil(max(0.0, duration_s) / reduce_poll_s) if reduce_poll_s else 0
     return S3Requests(
-        get=invocations * LITHOPS_GETS_PER_INVOCATION + map_calls * LITHOPS_GETS_PER_MAP_CALL
+        get=status_reads + invocations * LITHOPS_GETS_PER_INVOCATION + map_calls * LITHOPS_GETS_PER_MAP_CALL
         + reduce_calls * LITHOPS_GETS_PER_REDUCE_CALL,
         put=jobs * LITHOPS_PUTS_PER_JOB + calls * LITHOPS_PUTS_PER_CALL,
         list=polls * pages,

@@ -136,7 +136,8 @@ def plan_run(cfg: dict, *, label: str | None = None) -> RunPlan:
         ephemeral_mb=int(backend.get("ephemeral_storage_mb", c.LAMBDA_FREE_EPHEMERAL_MB)),
         data_requests=c.S3Requests(get=len(sizes)), data_bytes_read=sum(sizes),
         lithops_requests=c.lithops_requests(jobs=2, invocations=len(durations), map_calls=len(sizes),
-                                            reduce_calls=1, duration_s=duration_s, monitoring_interval_s=monitoring_s),
+                                            reduce_calls=1, duration_s=duration_s, monitoring_interval_s=monitoring_s,
+                                            reduce_poll_s=backend.get("reduce_poll_s")),
     )
     warm_up_usd = 0.0
     if cfg.get("warm_up"):

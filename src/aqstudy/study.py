@@ -310,6 +310,7 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
                 executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
                 retries=int(cfg.get("retries", 0)), verify_sha256=cfg.get("verify") == "sha256",
                 spawn_reducer=int(cfg["backend"].get("spawn_reducer", 0)),
+                reduce_poll_s=cfg["backend"].get("reduce_poll_s"),
                 **({"map_function": map_function} if map_function else {}),
                 **({"reduce_function": reduce_function} if reduce_function else {}),
             )
