@@ -2,8 +2,12 @@
 
 import sys
 
-import hydra
-from omegaconf import DictConfig, OmegaConf
+from aqstudy import collector
+
+collector.pause()  # until the first run has loaded MLflow, Lithops & co. (aqstudy.collector)
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 STATUSES: list[str] = []
 FAILED: list[str] = []

@@ -2,9 +2,13 @@
 
 import sys
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from aqstudy import collector
+
+collector.pause()  # until the first trial has loaded MLflow, Lithops & co. (aqstudy.collector)
+
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 EXIT: list[int] = []
 

@@ -201,3 +201,41 @@ def test_a_study_process_starts_a_lithops_session_of_its_own(tmp_path):
                           check=True).stdout.strip() for _ in range(2)]
     assert not any(executor_id.startswith("parent") for executor_id in ids)
     assert ids[0] != ids[1]
+
+
+def test_the_collector_is_paused_for_start_up_and_resumed_with_what_is_loaded_frozen():
+    import gc
+
+    from aqstudy import collector
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    loaded = [[index] for index in range(1000)]  # long-lived containers, as imports leave
+    try:
+        collector.pause()
+        assert not gc.isenabled()
+        collector.resume()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(loaded)
+        collector.resume()  # nothing paused it: no second freeze
+        collector.pause()
+        collector.pause()
+        collector.resume()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_a_collector_switched_off_by_someone_else_stays_off():
+    import gc
+
+    from aqstudy import collector
+
+    gc.disable()
+    try:
+        collector.pause()
+        collector.resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

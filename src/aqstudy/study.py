@@ -191,9 +191,14 @@ def run_study(cfg: dict, *, map_function=None, reduce_function=None, parent_run_
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start
         and for an interrupt (after the run is marked KILLED).
     """
-    with _signals_as_interrupt():
-        return _run_study(cfg, map_function=map_function, reduce_function=reduce_function,
-                          parent_run_id=parent_run_id, tags=tags)
+    from aqstudy import collector
+
+    try:
+        with _signals_as_interrupt():
+            return _run_study(cfg, map_function=map_function, reduce_function=reduce_function,
+                              parent_run_id=parent_run_id, tags=tags)
+    finally:
+        collector.resume()
 
 
 def _run_study(cfg: dict, *, map_function, reduce_function, parent_run_id, tags) -> RunResult:
