@@ -29,8 +29,11 @@ def _calls(client, run_id):
     return list(csv.DictReader(io.StringIO(Path(path).read_text())))
 
 
-def test_a_failing_function_fails_the_run_and_keeps_the_other_calls(compose, mlflow_client):
-    result = run_study(compose("workers=2", "chunksize=1"), map_function=faulty.fail_on_one_object)
+@pytest.mark.parametrize("spawn_reducer", [0, 100])
+def test_a_failing_function_fails_the_run_and_keeps_the_other_calls(compose, mlflow_client, spawn_reducer):
+    # 0: the reducer is submitted with the maps and fails on the failed one; 100: it is never submitted.
+    result = run_study(compose("workers=2", "chunksize=1", f"backend.spawn_reducer={spawn_reducer}"),
+                       map_function=faulty.fail_on_one_object)
     assert result.status == "FAILED"
     assert "injected failure on" in result.error and faulty.FAILING_SUFFIX in result.error
     run = mlflow_client.get_run(result.run_id)
@@ -42,6 +45,7 @@ def test_a_failing_function_fails_the_run_and_keeps_the_other_calls(compose, mlf
     assert [c["status"] for c in maps].count("ok") == len(maps) - 1 >= 2
     assert all(c["worker_end_tstamp"] for c in maps if c["status"] == "ok")
     assert run.data.metrics["calls"] == len(calls)
+    assert [c["phase"] for c in calls].count("reduce") == (1 if spawn_reducer == 0 else 0)
 
 
 def test_a_transient_failure_is_retried(compose, mlflow_client, tmp_path, monkeypatch):

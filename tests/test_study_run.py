@@ -51,9 +51,10 @@ def test_a_run_is_tracked_with_metrics_params_tags_and_artifacts(compose, mlflow
 
 def test_the_result_does_not_depend_on_workers_or_chunksize(compose):
     checksums = set()
-    # The last one leaves waiting to Lithops' own loop (no reads of the reduce's status in between).
+    # Both ways of submitting the reducer, each with the host's own checks and with Lithops' wait alone.
     for overrides in (("workers=1", "chunksize=1"), ("workers=3", "chunksize=2"), ("workers=2", "chunksize=auto"),
-                      ("workers=2", "backend.reduce_poll_s=null")):
+                      ("workers=2", "backend.reduce_poll_s=null"), ("workers=2", "backend.spawn_reducer=0"),
+                      ("workers=2", "backend.spawn_reducer=0", "backend.reduce_poll_s=null")):
         result = run_study(compose(*overrides))
         assert result.status == "FINISHED", result.error
         checksums.add(result.tags["result_sha256"])
@@ -82,3 +83,5 @@ def test_bad_axes_are_refused_before_anything_starts(compose):
         run_study(compose("workers=0"))
     with pytest.raises(StudyError, match="chunksize='many' is not valid"):
         run_study(compose("chunksize=many"))
+    with pytest.raises(StudyError, match="backend.spawn_reducer=50 is not valid; pass 0 .* or 100"):
+        run_study(compose("backend.spawn_reducer=50"))

@@ -120,31 +120,34 @@ def run_map_reduce(
     :param objects: manifest entries (``key``, ``size``, ``sha256``) — one map call each.
     :param chunksize: map calls per function invocation.
     :param retries: times a failed map call is run again (Lithops' ``RetryingFunctionExecutor``); with
-        retries the reduce runs as a second job, since Lithops retries only plain maps.
-    :param spawn_reducer: % of maps done before the reducer is submitted. 0 submits it with the maps, so the
-        host never waits inside Lithops: there a failing map raises and Lithops discards every other call,
-        losing what they measured. The reducer is queued behind the maps and waits for them in a function.
-    :param reduce_poll_s: seconds between the host's reads of the reduce's status while the job runs; None
-        leaves it to Lithops' ``wait``, whose loop sleeps 0.1 s on localhost (1 s on S3) between checks, so
-        the job's end is seen up to that late, and the run's duration grows by it (:func:`wait_often`).
+        retries the reduce runs after the maps, as with ``spawn_reducer=100``, since Lithops retries only
+        plain maps.
+    :param spawn_reducer: % of maps done before the reducer is submitted. 0 submits it with the maps
+        (Lithops' ``map_reduce``): the reducer waits for them inside its function, reading their results
+        from storage. 100 submits it once every map is done, as a job of its own given the maps' outputs
+        (they pass through the host: ~0.6% of the input). Values in between are refused: Lithops waits for
+        them inside ``map_reduce``, where a failing map raises and every other call is discarded, losing
+        what they measured.
+    :param reduce_poll_s: seconds between the host's checks while it waits; None leaves waiting to Lithops'
+        ``wait``, whose loop sleeps 0.1 s on localhost (1 s on S3) between checks, so the job's end is seen
+        up to that late, and the run's duration grows by it (:func:`wait_often`).
     :param verify_sha256: each map checks its object's sha256 against the manifest (costs ~14 ms per 25 MB).
     """
+    if spawn_reducer not in (0, 100):
+        raise ValueError(f"spawn_reducer={spawn_reducer} is not supported; use 0 (with the maps) or 100 (after them)")
     iterdata = [{"bucket": bucket, "key": entry["key"], "size": entry["size"],
                  "sha256": entry["sha256"] if verify_sha256 else None} for entry in objects]
     submitted_at = time.time()
     job: dict = {"maps": [], "reduce": None, "result": None, "error": None}
     try:
-        if retries:
-            _map_then_reduce(executor, job, iterdata, chunksize, retries, map_function, reduce_function)
+        if retries or spawn_reducer == 100:
+            _map_then_reduce(executor, job, iterdata, chunksize=chunksize, retries=retries, poll_s=reduce_poll_s,
+                             map_function=map_function, reduce_function=reduce_function)
         else:
             futures = executor.map_reduce(map_function, iterdata, reduce_function, chunksize=chunksize,
-                                          spawn_reducer=spawn_reducer)
+                                          spawn_reducer=0)
             job["maps"], job["reduce"] = futures[:-1], futures[-1]
-            if reduce_poll_s:
-                wait_often(executor, futures, last=job["reduce"], poll_s=reduce_poll_s)
-            # clean_jobs=False: by default wait() deletes the job's data once every call is done, racing the
-            # read of the reduce's result just below ("Unable to get the result"); _clean() runs after it.
-            executor.wait(futures, throw_except=False, clean_jobs=False)
+            _wait(executor, futures, last=job["reduce"], poll_s=reduce_poll_s)
             _fetch_reduce(executor, job)
     except KeyboardInterrupt as interrupt:
         outcome = _outcome(job, submitted_at)
@@ -159,8 +162,9 @@ def wait_often(executor, futures, *, last, poll_s: float) -> None:
     Lithops' wait loop sleeps 0.1 s between checks on localhost (1 s on S3) whatever its settings, so it sees
     a job end up to that late, and a run's duration grows by it. Each round here asks Lithops' wait for what
     its job monitor has seen (``return_when=ALWAYS``: fetch, never sleep), so statuses arrive as they would
-    (an interrupt keeps every call measured so far), and reads ``last``'s status itself. The reduce ends last:
-    it waits for every map, so once its status is there the others are too.
+    (an interrupt keeps every call measured so far), and reads ``last``'s status itself: the reduce waits for
+    every map, so once its status is there the others are too. Without ``last`` the monitor's own checks
+    (``monitoring_interval``) say when the calls end.
     """
     from lithops.wait import ALWAYS
 
@@ -169,10 +173,21 @@ def wait_often(executor, futures, *, last, poll_s: float) -> None:
                                    show_progressbar=False)
         if not pending:
             return
-        if last in pending and last.status(check_only=True, internal_storage=executor.internal_storage):
+        if last is not None and not (last.success or last.done) and last.status(
+                check_only=True, internal_storage=executor.internal_storage):
             last.status(throw_except=False, internal_storage=executor.internal_storage)
         else:
             time.sleep(poll_s)
+
+
+def _wait(executor, futures, *, last=None, poll_s: float | None, download_results: bool = False) -> None:
+    """Wait for ``futures`` without raising for a failed call: :func:`wait_often` if ``poll_s`` is set."""
+    if poll_s:
+        wait_often(executor, futures, last=last, poll_s=poll_s)
+    # clean_jobs=False: by default wait() deletes the job's data once every call is done, racing the read of
+    # the reduce's result ("Unable to get the result"); the run cleans it afterwards. Once every call is done
+    # this returns at its first check.
+    executor.wait(futures, throw_except=False, clean_jobs=False, download_results=download_results)
 
 
 def _fetch_reduce(executor, job: dict) -> None:
@@ -184,18 +199,24 @@ def _fetch_reduce(executor, job: dict) -> None:
         job["error"] = f"{type(exc).__name__}: {exc}"
 
 
-def _map_then_reduce(executor, job, iterdata, chunksize, retries, map_function, reduce_function) -> None:
-    from lithops.retries import RetryingFunctionExecutor
+def _map_then_reduce(executor, job, iterdata, *, chunksize, retries, poll_s, map_function,
+                     reduce_function) -> None:
+    """The maps, then (if none failed) the reduce as a job of its own, given their outputs."""
+    if retries:
+        from lithops.retries import RetryingFunctionExecutor
 
-    retrying = RetryingFunctionExecutor(executor)
-    job["maps"] = retrying.map(map_function, iterdata, chunksize=chunksize, retries=retries)
-    # Results are read while waiting: this wait cleans the job's data once every call is done.
-    retrying.wait(job["maps"], throw_except=False, download_results=True)
+        retrying = RetryingFunctionExecutor(executor)
+        job["maps"] = retrying.map(map_function, iterdata, chunksize=chunksize, retries=retries)
+        # Results are read while waiting: this wait cleans the job's data once every call is done.
+        retrying.wait(job["maps"], throw_except=False, download_results=True)
+    else:
+        job["maps"] = executor.map(map_function, iterdata, chunksize=chunksize)
+        _wait(executor, job["maps"], poll_s=poll_s, download_results=True)
     if any(future.error for future in job["maps"]):
         return
     outputs = [future.result() for future in job["maps"]]
     job["reduce"] = executor.call_async(reduce_function, {"results": outputs})
-    executor.wait([job["reduce"]], throw_except=False, clean_jobs=False)
+    _wait(executor, [job["reduce"]], last=job["reduce"], poll_s=poll_s)
     _fetch_reduce(executor, job)
 
 
