@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 
@@ -217,3 +218,6 @@ def test_the_checksums_lines_equal_a_cell_by_cell_rendering(rows):
     assert canonical_lines(table) == _reference_lines(table)
     halves = [table.slice(0, len(rows) // 2), table.slice(len(rows) // 2)]
     assert canonical_lines(pa.concat_tables(halves)) == _reference_lines(table)  # chunked columns alike
+    # The checksum hashes the header and each line after a break, as the lines' Python text would read.
+    text = "\t".join(RESULT_COLUMNS) + "".join("\n" + line for line in _reference_lines(table))
+    assert result_sha256(table) == result_sha256(table.slice(0)) == hashlib.sha256(text.encode()).hexdigest()
