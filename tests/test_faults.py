@@ -48,6 +48,18 @@ def test_a_failing_function_fails_the_run_and_keeps_the_other_calls(compose, mlf
     assert [c["phase"] for c in calls].count("reduce") == (1 if spawn_reducer == 0 else 0)
 
 
+@pytest.mark.parametrize("overrides", [["backend.spawn_reducer=0"], ["backend.spawn_reducer=100"], ["retries=1"]])
+def test_map_outputs_heavier_than_a_jobs_data_cap_reach_the_reduce(compose, overrides):
+    # Four objects of 1.5 MB outputs: 6 MB, over Lithops' 4 MiB cap on the data a job is given. The reducer
+    # is given the maps' futures and reads their results from storage, whenever it is submitted.
+    plain = run_study(compose("workers=2"))
+    heavy = run_study(compose("workers=2", *overrides), map_function=faulty.with_ballast,
+                      reduce_function=faulty.reduce_dropping_ballast)
+    assert heavy.status == "FINISHED", heavy.error
+    assert heavy.metrics["calls"] >= 5
+    assert heavy.tags["result_sha256"] == plain.tags["result_sha256"]
+
+
 def test_a_transient_failure_is_retried(compose, mlflow_client, tmp_path, monkeypatch):
     monkeypatch.setenv("AQSTUDY_TEST_MARKERS", str(tmp_path))
     result = run_study(compose("retries=1", "chunksize=1"), map_function=faulty.fail_once)

@@ -123,9 +123,9 @@ def run_map_reduce(
         retries the reduce runs after the maps, as with ``spawn_reducer=100``, since Lithops retries only
         plain maps.
     :param spawn_reducer: % of maps done before the reducer is submitted. 0 submits it with the maps
-        (Lithops' ``map_reduce``): the reducer waits for them inside its function, reading their results
-        from storage. 100 submits it once every map is done, as a job of its own given the maps' outputs
-        (they pass through the host: ~0.6% of the input). Values in between are refused: Lithops waits for
+        (Lithops' ``map_reduce``): the reducer waits for them inside its function. 100 submits it once
+        every map is done (:func:`_map_then_reduce`). Either way it reads their results from storage.
+        Values in between are refused: Lithops waits for
         them inside ``map_reduce``, where a failing map raises and every other call is discarded, losing
         what they measured.
     :param reduce_poll_s: seconds between the host's checks while it waits; None leaves waiting to Lithops'
@@ -180,14 +180,14 @@ def wait_often(executor, futures, *, last, poll_s: float) -> None:
             time.sleep(poll_s)
 
 
-def _wait(executor, futures, *, last=None, poll_s: float | None, download_results: bool = False) -> None:
+def _wait(executor, futures, *, last=None, poll_s: float | None) -> None:
     """Wait for ``futures`` without raising for a failed call: :func:`wait_often` if ``poll_s`` is set."""
     if poll_s:
         wait_often(executor, futures, last=last, poll_s=poll_s)
     # clean_jobs=False: by default wait() deletes the job's data once every call is done, racing the read of
     # the reduce's result ("Unable to get the result"); the run cleans it afterwards. Once every call is done
     # this returns at its first check.
-    executor.wait(futures, throw_except=False, clean_jobs=False, download_results=download_results)
+    executor.wait(futures, throw_except=False, clean_jobs=False)
 
 
 def _fetch_reduce(executor, job: dict) -> None:
@@ -201,21 +201,28 @@ def _fetch_reduce(executor, job: dict) -> None:
 
 def _map_then_reduce(executor, job, iterdata, *, chunksize, retries, poll_s, map_function,
                      reduce_function) -> None:
-    """The maps, then (if none failed) the reduce as a job of its own, given their outputs."""
+    """The maps, then (if none failed) the reduce as a job of its own over their futures.
+
+    The reduce job is what Lithops' ``map_reduce`` submits (the futures as its data, marked as a reduce job so
+    its function is given their results); its futures are done by then, so the reducer reads their results
+    from storage at its first look instead of sleeping 0.1 s first. The host reads statuses only: a future
+    holding its result would carry it into the reduce job's data (Lithops caps that at 4 MiB).
+    """
+    from lithops.constants import REDUCE_JOB_ENV
+
     if retries:
         from lithops.retries import RetryingFunctionExecutor
 
         retrying = RetryingFunctionExecutor(executor)
         job["maps"] = retrying.map(map_function, iterdata, chunksize=chunksize, retries=retries)
-        # Results are read while waiting: this wait cleans the job's data once every call is done.
-        retrying.wait(job["maps"], throw_except=False, download_results=True)
+        retrying.wait(job["maps"], throw_except=False)
+        map_futures = [future.response_future for future in job["maps"]]
     else:
-        job["maps"] = executor.map(map_function, iterdata, chunksize=chunksize)
-        _wait(executor, job["maps"], poll_s=poll_s, download_results=True)
+        job["maps"] = map_futures = executor.map(map_function, iterdata, chunksize=chunksize)
+        _wait(executor, map_futures, poll_s=poll_s)
     if any(future.error for future in job["maps"]):
         return
-    outputs = [future.result() for future in job["maps"]]
-    job["reduce"] = executor.call_async(reduce_function, {"results": outputs})
+    job["reduce"] = executor.call_async(reduce_function, (list(map_futures),), extra_env={REDUCE_JOB_ENV: "True"})
     _wait(executor, [job["reduce"]], last=job["reduce"], poll_s=poll_s)
     _fetch_reduce(executor, job)
 
