@@ -8,8 +8,9 @@ Lithops home: only the map and reduce functions differ. ``study`` runs this proj
 the original study's pandas map and reduce (:mod:`aqstudy.original`, ``day_average``). One warm-up run of
 each stages the data and starts Lithops; then the arms alternate, ``--reps`` runs each, and the medians of
 the run's wall time (``run_study`` from call to return: staging check, map-reduce, metrics, MLflow) are
-compared. Each arm's Lithops workers import what its functions need once (``backend.preload``: duckdb,
-pyarrow and a DuckDB connection for the study, pandas and pyarrow for the original), not once per call.
+compared. Each arm's Lithops workers import what its functions need once (``backend.preload``: the compiled
+scanner for the study, pandas and pyarrow for the original), not once per call. As in ``src/run.py``, the
+cyclic collector is paused until the first run has loaded everything (:mod:`aqstudy.collector`).
 Last line: ``study_s=<a> original_s=<b> speedup=<b/a>``.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from _data import dataset_folder, ratio_line
 
-from aqstudy import original
+from aqstudy import collector, original
 from aqstudy.paths import PROJECT_ROOT
 
 #: What each arm's functions import, imported once per Lithops worker (``backend.preload``): the study's
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-gb", type=float, default=0.4, help="dataset size in GB (default 0.4)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    collector.pause()
 
     folder = dataset_folder(data_size_gb=args.data_gb)
     home = Path(tempfile.mkdtemp(prefix="aqstudy-bench-"))
