@@ -125,9 +125,8 @@ def run_map_reduce(
     :param spawn_reducer: % of maps done before the reducer is submitted. 0 submits it with the maps
         (Lithops' ``map_reduce``): the reducer waits for them inside its function. 100 submits it once
         every map is done (:func:`_map_then_reduce`). Either way it reads their results from storage.
-        Values in between are refused: Lithops waits for
-        them inside ``map_reduce``, where a failing map raises and every other call is discarded, losing
-        what they measured.
+        Values in between are refused: Lithops waits for them inside ``map_reduce``, where a failing map
+        raises and every other call is discarded, losing what they measured.
     :param reduce_poll_s: seconds between the host's checks while it waits; None leaves waiting to Lithops'
         ``wait``, whose loop sleeps 0.1 s on localhost (1 s on S3) between checks, so the job's end is seen
         up to that late, and the run's duration grows by it (:func:`wait_often`).
@@ -206,7 +205,8 @@ def _map_then_reduce(executor, job, iterdata, *, chunksize, retries, poll_s, map
     The reduce job is what Lithops' ``map_reduce`` submits (the futures as its data, marked as a reduce job so
     its function is given their results); its futures are done by then, so the reducer reads their results
     from storage at its first look instead of sleeping 0.1 s first. The host reads statuses only: a future
-    holding its result would carry it into the reduce job's data (Lithops caps that at 4 MiB).
+    holding its result would carry it into the reduce job's data (Lithops caps that at 4 MiB), and Lithops
+    cleans a job's data once its results are read.
     """
     from lithops.constants import REDUCE_JOB_ENV
 
