@@ -100,6 +100,10 @@ def _rows(phase: str, futures, outputs) -> list[dict]:
     return rows
 
 
+#: When the reducer may be submitted (``spawn_reducer``): with the maps, or once every map is done.
+SPAWN_REDUCER_VALUES = (0, 100)
+
+
 def run_map_reduce(
     executor,
     *,
@@ -132,7 +136,7 @@ def run_map_reduce(
         up to that late, and the run's duration grows by it (:func:`wait_often`).
     :param verify_sha256: each map checks its object's sha256 against the manifest (costs ~14 ms per 25 MB).
     """
-    if spawn_reducer not in (0, 100):
+    if spawn_reducer not in SPAWN_REDUCER_VALUES:
         raise ValueError(f"spawn_reducer={spawn_reducer} is not supported; use 0 (with the maps) or 100 (after them)")
     iterdata = [{"bucket": bucket, "key": entry["key"], "size": entry["size"],
                  "sha256": entry["sha256"] if verify_sha256 else None} for entry in objects]

@@ -59,7 +59,9 @@ def validate(cfg: dict) -> None:
         resolve_chunksize(cfg.get("chunksize"), objects=1, workers=1)
     except ValueError as error:
         raise StudyError(str(error)) from None
-    if cfg["backend"].get("spawn_reducer", 0) not in (0, 100):
+    from aqstudy.engine import SPAWN_REDUCER_VALUES
+
+    if cfg["backend"].get("spawn_reducer", 0) not in SPAWN_REDUCER_VALUES:
         raise StudyError(f"backend.spawn_reducer={cfg['backend']['spawn_reducer']!r} is not valid; pass 0 (the reducer "
                          "is submitted with the maps) or 100 (once they are all done)")
     if cfg["analysis"]["name"] not in ANALYSES:
