@@ -5,13 +5,15 @@ Lithops localhost v1 starts a new runner process for every job (``python localho
 and the imports again (Lithops' worker modules, duckdb, pyarrow: ~0.35 s of a ~2.5 s run, measured), and the
 reduce job's runner could only start once the map job's runner had exited.
 
-With the server, each run starts ONE interpreter at the beginning of the run (inside the measured run, in
+With the server, a process's first run starts ONE interpreter at its beginning (inside the measured run, in
 parallel with the host's own set-up), which imports ``backend.preload`` and Lithops' worker and then waits.
 Lithops still starts its runtime once per job, exactly as configured: the runtime is the launcher of
 :mod:`aqstudy.local_runtime`, which finds the server through ``$AQSTUDY_FORK_SERVER`` and asks it for a fork
 that runs the runner with the launcher's argv, working directory, environment and stdin/stdout/stderr (passed
-over the socket), and relays the fork's exit status as its own. Nothing survives the run: the server stops
-when the run's ``with serving(...)`` block ends, or when the process that started it dies.
+over the socket), and relays the fork's exit status as its own. The server stops when a ``with serving(...)``
+block ends; one started by :func:`kept` serves the process's later runs with the same settings, and stops
+when a run fails or is interrupted, or when the process exits. Either way it stops when the process that
+started it dies.
 
 Semantics Lithops relies on are kept: a job's runner is a fresh process (a fork that has run nothing of an
 earlier job) in a process group of its own, and killing the launcher (Lithops kills a job's process group
