@@ -2,15 +2,15 @@
 
     .venv/bin/python benchmarks/end_to_end.py [--reps 3] [--workers 2]
 
-Both arms are ``aqstudy.study.run_study`` on Lithops localhost with 2 workers over the same 400 MB (the
+Both arms are ``aqstudy.study.runner.run_study`` on Lithops localhost with 2 workers over the same 400 MB (the
 kernel benchmark's files, as ``dataset=local``), tracked in a temporary MLflow store with a temporary
 Lithops home: only the map and reduce functions differ. ``study`` runs this project's; ``original`` passes
-the original study's pandas map and reduce (:mod:`aqstudy.original`, ``day_average``). One warm-up run of
+the original study's pandas map and reduce (:mod:`aqstudy.kernel.original`, ``day_average``). One warm-up run of
 each stages the data and starts Lithops; then the arms alternate, ``--reps`` runs each, and the medians of
 the run's wall time (``run_study`` from call to return: staging check, map-reduce, metrics, MLflow) are
 compared. Each arm's Lithops workers import what its functions need once (``backend.preload``: the compiled
 scanner for the study, pandas and pyarrow for the original), not once per call. As in ``src/run.py``, the
-cyclic collector is paused until the first run has loaded everything (:mod:`aqstudy.collector`).
+cyclic collector is paused until the first run has loaded everything (:mod:`aqstudy.study.collector`).
 Last line: ``study_s=<a> original_s=<b> speedup=<b/a>``.
 """
 
@@ -28,8 +28,9 @@ from pathlib import Path
 
 from _data import dataset_folder, ratio_line
 
-from aqstudy import collector, original
-from aqstudy.paths import PROJECT_ROOT
+from aqstudy.kernel import original
+from aqstudy.study import collector
+from aqstudy.study.paths import PROJECT_ROOT
 
 #: What each arm's functions import, imported once per Lithops worker (``backend.preload``): the study's
 #: default for this project, the same treatment for the original's pandas.
@@ -55,7 +56,7 @@ def compose(*, folder: Path, home: Path, workers: int, data_size_gb: float, prel
 
 def one_run(cfg: dict, arm: str):
     """One tracked run of ``arm``; its wall time and result."""
-    from aqstudy.study import run_study
+    from aqstudy.study.runner import run_study
 
     functions = {"map_function": original.map_object, "reduce_function": original.reduce_partials}
     started = time.perf_counter()

@@ -10,7 +10,7 @@ pins the process to one core, then measures side by side, repetitions interleave
 - ``duckdb``: DuckDB alone, one query over all objects with an explicit schema (``value DOUBLE``) and a
   GROUP BY of the same key: the fastest engine measured here, doing only the aggregation. Printed too, not in
   the last line: ``duckdb_per_object``, the same query once per object, as a map over objects must run it.
-- ``original``: the original study's pandas map and reduce (:mod:`aqstudy.original`). It runs at ~15 MB/s,
+- ``original``: the original study's pandas map and reduce (:mod:`aqstudy.kernel.original`). It runs at ~15 MB/s,
   so it is timed on the first ``--original-objects`` objects; its figure is MB/s like the others.
 
 Checks that the kernel's results (both analyses) equal DuckDB's by ``result_sha256``, says how far the
@@ -32,9 +32,10 @@ from pathlib import Path
 
 from _data import data_files, dataset_folder
 
-from aqstudy import kernel, original
 from aqstudy.analysis import finalize, result_sha256
-from aqstudy.schema import ANALYSES, KEY_COLUMNS
+from aqstudy.kernel import aggregate as kernel
+from aqstudy.kernel import original
+from aqstudy.kernel.columns import ANALYSES, KEY_COLUMNS
 
 #: The reference's explicit schema: only the fields the analysis reads, ``value`` as DOUBLE.
 _DOUBLE_COLUMNS = (

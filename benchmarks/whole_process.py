@@ -23,7 +23,7 @@ from pathlib import Path
 
 from _data import data_files, dataset_folder, ratio_line
 
-from aqstudy.paths import PROJECT_ROOT
+from aqstudy.study.paths import PROJECT_ROOT
 
 _DUCKDB = """
 import sys, duckdb

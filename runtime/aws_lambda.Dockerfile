@@ -2,7 +2,7 @@
 # requirements.lock (the lock stays the one source of versions). Build it from the project root, where
 # `lithops runtime build` also drops Lithops' handler (lithops_lambda.zip) into the build context:
 #
-#   python -m aqstudy.lithops_yaml backend=aws_lambda storage=s3 > .lithops_config
+#   python -m aqstudy.backends.lithops_yaml backend=aws_lambda storage=s3 > .lithops_config
 #   .venv/bin/lithops runtime build -b aws_lambda -f runtime/aws_lambda.Dockerfile lithops-aq:0.1.0
 #
 # Lithops pushes the image to ECR and deploys one function per (runtime, memory) on first use. Python must be
@@ -26,7 +26,7 @@ RUN pip install --no-cache-dir --constraint /tmp/requirements.lock \
 # The study's package: functions.py, kernel.py and scanner.py run inside every function. The Lithops config
 # excludes it from what Lithops ships with each job (lithops.exclude_modules), so this copy is the one
 # imported, and its scanner is compiled here, once, for a generic x86-64/arm64 CPU (Lambda's hosts vary):
-# a cold start copies the cache to /tmp (aqstudy.scanner._seed_numba_cache) instead of compiling for ~20 s.
+# a cold start copies the cache to /tmp (aqstudy.kernel.scanner._seed_numba_cache) instead of compiling for ~20 s.
 # Rebuild the image when src/aqstudy changes.
 COPY src/aqstudy ${FUNCTION_DIR}/aqstudy
 ENV NUMBA_CPU_NAME=generic \

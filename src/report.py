@@ -13,7 +13,7 @@ EXIT: list[int] = []
 @hydra.main(version_base="1.3", config_path="../conf", config_name="report")
 def main(cfg: DictConfig) -> None:
     """Hand the composed config to the package; it reads MLflow and writes the report folder."""
-    from aqstudy.reporting import main_entry
+    from aqstudy.reports.command import main_entry
 
     # The note has its own line in the header; quoting it again in the command would only repeat it.
     overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith("report.note=")]

@@ -2,9 +2,9 @@
 
 import sys
 
-from aqstudy import collector
+from aqstudy.study import collector
 
-collector.pause()  # until the first run has loaded MLflow, Lithops & co. (aqstudy.collector)
+collector.pause()  # until the first run has loaded MLflow, Lithops & co. (aqstudy.study.collector)
 
 import hydra  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
@@ -18,7 +18,7 @@ SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     """Hand the composed config to the package; return the duration as the sweep's objective."""
-    from aqstudy.study import main_entry
+    from aqstudy.study.runner import main_entry
 
     result = main_entry(OmegaConf.to_container(cfg, resolve=True))
     STATUSES.append(result.status)
@@ -33,7 +33,7 @@ def main(cfg: DictConfig) -> float | None:
 if __name__ == "__main__":
     import signal
 
-    from aqstudy.study import interrupt_on_signal, raise_if_interrupted
+    from aqstudy.study.runner import interrupt_on_signal, raise_if_interrupted
 
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, interrupt_on_signal)

@@ -2,9 +2,9 @@
 
 import sys
 
-from aqstudy import collector
+from aqstudy.study import collector
 
-collector.pause()  # until the first trial has loaded MLflow, Lithops & co. (aqstudy.collector)
+collector.pause()  # until the first trial has loaded MLflow, Lithops & co. (aqstudy.study.collector)
 
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
@@ -16,7 +16,7 @@ EXIT: list[int] = []
 @hydra.main(version_base="1.3", config_path="../conf", config_name="tune")
 def main(cfg: DictConfig) -> None:
     """Hand the config and a composer of trial configs (Hydra's compose API) to the package."""
-    from aqstudy.tuning import main_entry
+    from aqstudy.sweeps.tuning import main_entry
 
     def compose(overrides: list[str]) -> dict:
         return OmegaConf.to_container(hydra.compose(config_name="tune", overrides=overrides), resolve=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aqstudy.paths import PROJECT_ROOT, point_lithops_at
+from aqstudy.study.paths import PROJECT_ROOT, point_lithops_at
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="aqstudy-tests-lithops-"))
 point_lithops_at(_SESSION_HOME)
@@ -33,7 +33,7 @@ TINY = [
 def compiled_scanner() -> None:
     """Compile the map's scanner (or load it from numba's cache) before any test starts Lithops workers, so
     that they load it instead of each compiling it at once."""
-    from aqstudy import kernel
+    from aqstudy.kernel import aggregate as kernel
 
     kernel.warm()
 

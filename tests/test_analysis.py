@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aqstudy import kernel
 from aqstudy.analysis import canonical_lines, finalize, result_sha256
-from aqstudy.schema import KEY_COLUMNS, RESULT_COLUMNS
+from aqstudy.kernel import aggregate as kernel
+from aqstudy.kernel.columns import KEY_COLUMNS, RESULT_COLUMNS
 
 
 def reading(value, *, utc="2020-10-31T10:00:00.000Z", city="Kabul", coordinates=(34.535812, 69.190514),

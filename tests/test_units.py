@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from aqstudy import cost, metrics
-from aqstudy.datasets import DatasetError, local_source, synthetic_source
-from aqstudy.lithops_config import build_lithops_config, concurrency, resolve_chunksize
-from aqstudy.redaction import redact, redact_text
-from aqstudy.staging import dataset_prefix, stage
+from aqstudy.backends.lithops_config import build_lithops_config, concurrency, resolve_chunksize
+from aqstudy.data.sources import DatasetError, local_source, synthetic_source
+from aqstudy.data.staging import dataset_prefix, stage
+from aqstudy.measure import cost, metrics
+from aqstudy.study.redaction import redact, redact_text
 
 
 def test_billed_duration_rounds_up_to_the_millisecond():
@@ -177,9 +177,8 @@ def test_replacement_maps_take_the_same_iterdata_as_the_study_map():
     # Lithops passes iterdata by name: a map that lacks one of them fails every call.
     import inspect
 
-    from aqstudy import functions, original
-
-    from . import faulty
+    from aqstudy.kernel import functions, original
+    from tests.study import faulty
 
     expected = list(inspect.signature(functions.map_object).parameters)
     for replacement in (original.map_object, faulty.fail_on_one_object, faulty.fail_once):
@@ -193,7 +192,7 @@ def test_a_study_process_starts_a_lithops_session_of_its_own(tmp_path):
     import subprocess
     import sys
 
-    script = ("from aqstudy.paths import point_lithops_at; import pathlib, sys; "
+    script = ("from aqstudy.study.paths import point_lithops_at; import pathlib, sys; "
               "point_lithops_at(pathlib.Path(sys.argv[1])); "
               "from lithops.utils import create_executor_id; print(create_executor_id())")
     env = dict(os.environ, __LITHOPS_SESSION_ID="parent", __LITHOPS_TOTAL_EXECUTORS="0")
@@ -206,7 +205,7 @@ def test_a_study_process_starts_a_lithops_session_of_its_own(tmp_path):
 def test_the_collector_is_paused_for_start_up_and_resumed_with_what_is_loaded_frozen():
     import gc
 
-    from aqstudy import collector
+    from aqstudy.study import collector
 
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
@@ -230,7 +229,7 @@ def test_the_collector_is_paused_for_start_up_and_resumed_with_what_is_loaded_fr
 def test_a_collector_switched_off_by_someone_else_stays_off():
     import gc
 
-    from aqstudy import collector
+    from aqstudy.study import collector
 
     gc.disable()
     try:

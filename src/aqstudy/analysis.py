@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from aqstudy.schema import ANALYSES, CHECKSUM_DECIMALS, KEY_COLUMNS, RESULT_COLUMNS
+from aqstudy.kernel.columns import ANALYSES, CHECKSUM_DECIMALS, KEY_COLUMNS, RESULT_COLUMNS
 
 if TYPE_CHECKING:
     import pyarrow as pa

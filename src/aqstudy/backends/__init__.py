@@ -1,0 +1,1 @@
+"""Compute backends as plug-ins found by name, and the Lithops adapter they share."""

@@ -1,0 +1,1 @@
+"""Lithops' localhost backend: this machine's cores stand in for Lambda functions."""

@@ -1,0 +1,544 @@
+"""The map and reduce of both analyses: OpenAQ NDJSON in, partial aggregates out, combined by key.
+
+Semantics (pinned by tests):
+
+- A line that is blank is ignored. Every other line is a *record*.
+- A record is a *valid reading* when the line is a JSON object whose ``value`` is a finite JSON number
+  (not a string, not a boolean) that is ≥ 0. Every other record counts in ``invalid_records``.
+- JSON is read as DuckDB's reader (yyjson) reads it: RFC 8259 plus NaN/Infinity literals in any case and
+  trailing commas; a number beyond double range is ±infinity. So ``"value": NaN`` or ``1e400`` is an
+  invalid reading, and a line with ``NaN`` in a field the analysis does not use is still a reading.
+- Group key: ``country, city, location, latitude, longitude, parameter, unit, day`` with ``day`` the first
+  ten characters (``YYYY-MM-DD``) of ``date.utc``. A missing or null field is a null key part, never a
+  reason to drop the reading. A key field of another JSON type is taken as its JSON text as DuckDB writes
+  it: a number as Python's ``str()`` of it, except integers beyond 64 bits and non-finite numbers, which
+  keep their token text. (Arrays and objects as key parts: compact JSON; floats ≥ 1e16 inside them are
+  written differently by DuckDB and the line reader, the one case known to differ.) Coordinates are numbers; a string
+  holding a number is read as that number, as DuckDB casts it.
+- The map emits ``sum``, ``count`` and ``max`` per key; the reduce adds sums and counts and takes the max,
+  so the result does not depend on how the input was split.
+
+Two paths compute this. The fast one is :mod:`aqstudy.kernel.scanner`: one compiled pass over the object's bytes
+that parses, validates and aggregates every strict-JSON line of the usual shape (~1 GB/s per core) and hands
+any other line back to the line-by-line reader (:func:`partial_from_lines`: orjson, with a lenient second
+chance for what DuckDB also accepts). That reader defines the semantics line by line and is the independent
+reference the tests compare against; ``benchmarks/kernel.py`` checks that the result equals a DuckDB query
+with an explicit schema. Partials travel as Arrow IPC with dictionary-encoded strings and zstd
+(:func:`to_ipc`), ~0.6% of the input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import math
+import re
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aqstudy.kernel.columns import KEY_COLUMNS, PARTIAL_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+@dataclass
+class Partial:
+    """What one map call returns: the partial aggregate and the record counts behind it."""
+
+    table: pa.Table
+    records: int
+    invalid_records: int
+    #: Records read by the line-by-line reader: the lines the scanner handed back, or all of them.
+    slow_path_records: int = 0
+
+
+def warm() -> None:
+    """Import what a map call needs and load the compiled scanner, in a process Lithops then forks per call.
+
+    Named in ``backend.preload`` (``aqstudy.kernel:warm``); see
+    :mod:`aqstudy.backends.localhost.local_runtime`. The first
+    process on a machine compiles the scanner (~10 s) into numba's on-disk cache; later ones load it.
+    """
+    import numpy as np
+    import pyarrow  # noqa: F401
+    import pyarrow.compute  # noqa: F401  (dictionary encoding in to_ipc, casts in the reduce)
+
+    from aqstudy.kernel import scanner
+
+    scanner.scan(np.frombuffer(b'{"value": 1}\n', np.uint8))
+    # pyarrow's first calls. (A line handed back to the line reader imports pandas, ~0.2 s, through pyarrow's
+    # conversion of Python lists; that path is rare, so its cost is not paid here up front.)
+    to_ipc(partial_from_bytes(b'{"value": 1, "city": "c"}\n').table)
+    partial_from_reader(io.BytesIO(b'{"value": 1, "city": "c"}\n'))
+
+
+def is_gzip(data: bytes) -> bool:
+    """Gzip is recognised by its magic bytes, not by the object's name."""
+    return data[:2] == GZIP_MAGIC
+
+
+def partial_from_file(path: str) -> Partial:
+    """Partial aggregate of one NDJSON file (plain or gzip), read block by block (:func:`partial_from_reader`)."""
+    with open(path, "rb") as handle:
+        return partial_from_reader(handle)
+
+
+#: Bytes read and scanned at a time: small enough to stay in the core's caches, large enough that the
+#: scanner's per-block call (~20 µs) does not count.
+BLOCK_BYTES = 1 << 20
+
+
+def partial_from_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Partial:
+    """Partial aggregate of one object read in blocks from ``reader``, so that it is never whole in memory.
+
+    A fresh 25 MB buffer per object costs its page faults (2-20 ms measured here, as much as the scan's
+    reading of it) and 25 MB of a function's memory; a 1 MB block, reused, costs neither. A gzip object
+    (recognised by its first bytes) is decompressed whole instead (:func:`partial_from_bytes`).
+
+    :param reader: a binary stream with ``readinto`` (a file, ``io.BytesIO``) or ``read(n)`` (boto3's
+        ``StreamingBody``); read to its end.
+    :param block_bytes: the block size; a line longer than a block grows the block.
+    """
+    import numpy as np
+
+    from aqstudy.kernel import scanner
+
+    read_into = read_into_function(reader)
+    buf = np.empty(max(block_bytes, 16), np.uint8)
+    view, filled, scanned = memoryview(buf), 0, _read_only(buf)
+    while filled < 2:  # enough to tell gzip by its magic bytes
+        got = read_into(view[filled:])
+        if not got:
+            break
+        filled += got
+    if is_gzip(view[:filled]):
+        rest = bytearray(view[:filled])
+        while chunk := reader.read(block_bytes):
+            rest += chunk
+        return partial_from_bytes(bytes(rest))
+    state, handed_back, final = scanner.new_state(), [], False
+    while True:
+        if not final and filled < buf.size:
+            got = read_into(view[filled:])
+            final = not got
+            filled += got
+            if not final and filled < buf.size:
+                continue  # fill the block before scanning it
+        consumed, back, state = scanner.scan_block(scanned, filled, final, state)
+        handed_back += [bytes(view[start:end]) for start, end in back.tolist()]
+        if final:
+            break
+        if consumed == 0:  # a line longer than the block
+            buf = np.concatenate([buf, np.empty(buf.size, np.uint8)])
+            view, scanned = memoryview(buf), _read_only(buf)
+            continue
+        buf[: filled - consumed] = buf[consumed:filled]
+        filled -= consumed
+    records, invalid, _, keys, spans, coordinates, sums, counts, maxima = scanner.finish(state)
+    return _with_handed_back(_scanned_table(keys, spans, coordinates, sums, counts, maxima), records, invalid,
+                             handed_back)
+
+
+def _read_only(buf):
+    """A read-only view of ``buf``: the scanner then sees the same array type as for ``bytes`` objects
+    (:func:`partial_from_bytes`), so numba compiles and caches one version of it, not two (~12 s each)."""
+    view = buf.view()
+    view.flags.writeable = False
+    return view
+
+
+def read_into_function(reader):
+    """``reader.readinto``, or the same made of ``reader.read(n)`` for streams without it (boto3's body)."""
+    if hasattr(reader, "readinto"):
+        return reader.readinto
+
+    def read_into(view: memoryview) -> int:
+        chunk = reader.read(len(view))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    return read_into
+
+
+def partial_from_bytes(data: bytes, *, use_scanner: bool = True) -> Partial:
+    """Partial aggregate of one object's bytes (plain or gzip).
+
+    :param data: the object as stored; gzip is detected by content.
+    :param use_scanner: take the compiled scanner (:mod:`aqstudy.kernel.scanner`), which hands the lines it does
+        not decide to the line-by-line reader; ``False`` reads every line with the line-by-line reader.
+    """
+    if is_gzip(data):
+        data = _gunzip_tolerant(data)
+    if not use_scanner:
+        return partial_from_lines(io.BytesIO(data))
+    return _scanned(data)
+
+
+def _scanned(data) -> Partial:
+    """The scanner's partial of ``data`` (bytes or any buffer), with the lines it hands back read line by line."""
+    import numpy as np
+
+    from aqstudy.kernel import scanner
+
+    buf = np.frombuffer(data, np.uint8)
+    records, invalid, _, keys, spans, coordinates, sums, counts, maxima, handed_back = scanner.scan(buf)
+    view = memoryview(data)
+    return _with_handed_back(_scanned_table(keys, spans, coordinates, sums, counts, maxima), records, invalid,
+                             [bytes(view[start:end]) for start, end in handed_back.tolist()])
+
+
+def _with_handed_back(table: pa.Table, records: int, invalid: int, lines: list[bytes]) -> Partial:
+    """The scanner's partial plus that of the lines it handed back, read by the line reader."""
+    if not lines:
+        return Partial(table=table, records=records, invalid_records=invalid)
+    rest = partial_from_lines(lines)
+    return Partial(table=combine([table, rest.table]) if rest.table.num_rows else table,
+                   records=records + rest.records, invalid_records=invalid + rest.invalid_records,
+                   slow_path_records=rest.records)
+
+
+def _scanned_table(keys, spans, coordinates, sums, counts, maxima) -> pa.Table:
+    """The scanner's groups as a partial table: string columns built from the scanned bytes directly."""
+    import numpy as np
+    import pyarrow as pa
+
+    from aqstudy.kernel import scanner
+
+    groups = len(sums)
+
+    def strings(slot: int) -> pa.Array:
+        data, offsets, valid = scanner.gather(keys, spans, slot)
+        nulls = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.StringArray.from_buffers(groups, pa.py_buffer(offsets), pa.py_buffer(data), nulls)
+
+    def numbers(column, arrow_type=None, nullable: bool = False) -> pa.Array:
+        # From buffers, as the strings: pa.array() of a numpy array imports pandas (~0.2 s) in every worker.
+        present = ~np.isnan(column) if nullable else None
+        nulls = None if present is None or present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+        buffers = [nulls, pa.py_buffer(np.ascontiguousarray(column))]
+        return pa.Array.from_buffers(arrow_type or pa.float64(), groups, buffers)
+
+    columns = {
+        "country": strings(scanner.COUNTRY), "city": strings(scanner.CITY), "location": strings(scanner.LOCATION),
+        "latitude": numbers(coordinates[:, 0], nullable=True), "longitude": numbers(coordinates[:, 1], nullable=True),
+        "parameter": strings(scanner.PARAMETER), "unit": strings(scanner.UNIT), "day": strings(scanner.DAY),
+        "sum": numbers(sums), "count": numbers(counts, pa.int64()), "max": numbers(maxima),
+    }
+    return pa.table(columns, schema=partial_schema())
+
+
+def _gunzip_tolerant(data: bytes) -> bytes:
+    """What a gzip object holds; a truncated one gives what could be read. Bytes that merely start like gzip
+    but are not (no valid header) are taken as they are, so their lines are still counted."""
+    try:
+        return gzip.decompress(data)
+    except (EOFError, OSError, zlib.error):
+        if not _valid_gzip_header(data):
+            return data
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            return decompressor.decompress(data)
+        except zlib.error:
+            return b""
+
+
+def _valid_gzip_header(data: bytes) -> bool:
+    # A whole 10-byte header: magic, then method 8 (deflate); anything else is not gzip.
+    return len(data) >= 10 and data[:3] == GZIP_MAGIC + b"\x08"
+
+
+def _text(value):
+    """A key part: a JSON string as itself, null as null, any other JSON value as its JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, _RawNumber):
+        return value.text
+    if isinstance(value, float) and abs(value) >= _AMBIGUOUS_FLOAT:
+        raise _AmbiguousNumber
+    if isinstance(value, int | float):
+        return str(value)
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def _number(value):
+    """A coordinate as DuckDB's DOUBLE column reads it: numbers, booleans and numeric strings."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond double range, which only the lenient parse yields
+        number = math.copysign(math.inf, value)
+    # One NaN object, so that NaN coordinates group together as in DuckDB (nan != nan, but a tuple
+    # compares identical elements as equal).
+    return _NAN if math.isnan(number) else number
+
+
+_NAN = float("nan")
+
+
+def _coordinates(record):
+    coordinates = record.get("coordinates")
+    if not isinstance(coordinates, dict):
+        return None, None
+    return _number(coordinates.get("latitude")), _number(coordinates.get("longitude"))
+
+
+def reading_key(record: dict) -> tuple:
+    """The group key of one parsed reading, in :data:`KEY_COLUMNS` order."""
+    date = record.get("date")
+    utc = _text(date.get("utc")) if isinstance(date, dict) else None
+    latitude, longitude = _coordinates(record)
+    return (
+        _text(record.get("country")),
+        _text(record.get("city")),
+        _text(record.get("location")),
+        latitude,
+        longitude,
+        _text(record.get("parameter")),
+        _text(record.get("unit")),
+        utc[:10] if utc is not None else None,
+    )
+
+
+def valid_value(record) -> float | None:
+    """The reading's value when it is a finite JSON number ≥ 0, else None (the reading is invalid)."""
+    if not isinstance(record, dict):
+        return None
+    value = record.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond double range (lenient parse only): infinite, so invalid
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+#: What DuckDB's JSON reader (yyjson) accepts beyond RFC 8259 and orjson does not: NaN and Infinity
+#: literals in any case (``nan``, ``-Inf``, ``INFINITY``) and a trailing comma before ``}`` or ``]``.
+#: Strings are matched first so that nothing inside them is touched.
+_LENIENT = re.compile(
+    r'(?P<string>"(?:[^"\\]|\\.)*")'
+    r"|(?P<literal>-?(?i:infinity|inf|nan))(?![A-Za-z0-9_])"
+    r"|,(?P<close>\s*[}\]])"
+)
+#: DuckDB keeps the token text of integers beyond 64 bits; orjson turns them into floats, so a key part
+#: that is a float this large may have been such an integer and its line is read again token by token.
+_AMBIGUOUS_FLOAT = 2.0**63
+
+
+class _RawNumber(float):
+    """A number DuckDB keeps as its token text: NaN/Infinity literals, integers beyond 64 bits and floats
+    beyond double range. It is the float DuckDB casts it to, and the text as a key part."""
+
+    text: str
+
+    @classmethod
+    def of(cls, number: float, text: str) -> _RawNumber:
+        raw = cls(number)
+        raw.text = text
+        return raw
+
+
+def _int_token(text: str):
+    number = int(text)
+    if -(2**63) <= number < 2**64:
+        return number
+    try:
+        return _RawNumber.of(float(number), text)
+    except OverflowError:
+        return _RawNumber.of(math.copysign(math.inf, number), text)
+
+
+def _float_token(text: str):
+    number = float(text)
+    if not math.isfinite(number):
+        return _RawNumber.of(number, text)
+    # DuckDB writes a float it could read as its shortest repr, which is Python's str(); marking large
+    # ones keeps them from being taken for orjson's reading of a large integer.
+    return _RawNumber.of(number, str(number)) if abs(number) >= _AMBIGUOUS_FLOAT else number
+
+
+def _python_json(line: bytes):
+    """A line read with Python's json module after the :data:`_LENIENT` rewrite, numbers as DuckDB reads
+    them (see :class:`_RawNumber`), or ``_UNPARSEABLE``."""
+    import json
+
+    literals: list[str] = []
+
+    def rewrite(match: re.Match) -> str:
+        if match["string"] is not None:
+            return match["string"]
+        if match["close"] is not None:
+            return match["close"]
+        literals.append(match["literal"])
+        return "NaN"  # parse_constant gets the original text from `literals`, in document order
+
+    def constant(_: str) -> _RawNumber:
+        text = literals[constant.seen]
+        constant.seen += 1
+        word = text.lstrip("-").lower()
+        return _RawNumber.of(math.nan if word == "nan" else math.copysign(math.inf, -1.0 if text[0] == "-" else 1.0),
+                             text)
+
+    constant.seen = 0
+    try:
+        text = _LENIENT.sub(rewrite, line.decode("utf-8"))
+        return json.loads(text, parse_int=_int_token, parse_float=_float_token, parse_constant=constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _UNPARSEABLE
+
+
+_UNPARSEABLE = object()
+
+
+class _AmbiguousNumber(Exception):
+    """A key part orjson read as a float ≥ 2^63: it may have been an integer whose text DuckDB keeps."""
+
+
+def _parse_line(line: bytes):
+    """One line as DuckDB reads it, or ``_UNPARSEABLE``.
+
+    orjson takes RFC 8259 JSON; a line it rejects gets a second chance with :func:`_python_json`. So every
+    line DuckDB accepts is read here with the same values. A few lines DuckDB rejects are accepted here
+    too, which is harmless: DuckDB then rejects their whole object and this path decides every line of it.
+    """
+    import orjson
+
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _python_json(line)
+
+
+def partial_from_lines(lines) -> Partial:
+    """The exact line-by-line map: the reference the DuckDB path must agree with.
+
+    :param lines: an iterable of byte lines (a file object, a list of bytes).
+    """
+    groups: dict[tuple, list] = {}
+    records = invalid = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        records += 1
+        record = _parse_line(line)
+        value = valid_value(record)
+        if value is None:
+            invalid += 1
+            continue
+        try:
+            key = reading_key(record)
+        except _AmbiguousNumber:
+            key = reading_key(_python_json(line))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [value, 1, value]
+        else:
+            group[0] += value
+            group[1] += 1
+            group[2] = max(group[2], value)
+    return Partial(table=_groups_table(groups), records=records, invalid_records=invalid,
+                   slow_path_records=records)
+
+
+def _groups_table(groups: dict[tuple, list]) -> pa.Table:
+    import pyarrow as pa
+
+    keys = list(groups)
+    columns = {name: [key[i] for key in keys] for i, name in enumerate(KEY_COLUMNS)}
+    aggregates = list(groups.values())
+    columns["sum"] = [a[0] for a in aggregates]
+    columns["count"] = [a[1] for a in aggregates]
+    columns["max"] = [a[2] for a in aggregates]
+    return pa.table(columns, schema=partial_schema())
+
+
+def partial_schema() -> pa.Schema:
+    """Arrow schema of a partial aggregate (the same from both paths, so partials concatenate)."""
+    import pyarrow as pa
+
+    strings = {"country", "city", "location", "parameter", "unit", "day"}
+    fields = [pa.field(name, pa.string() if name in strings else pa.float64()) for name in KEY_COLUMNS]
+    fields += [pa.field("sum", pa.float64()), pa.field("count", pa.int64()), pa.field("max", pa.float64())]
+    return pa.schema(fields)
+
+
+def combine(tables: list[pa.Table]) -> pa.Table:
+    """The reduce: add sums and counts and take the max per key, over any number of partials.
+
+    :param tables: partial aggregates (:func:`partial_schema`), their strings plain or dictionary-encoded
+        (as :func:`read_ipc` gives them: grouping by dictionary indices is ~2x faster than by strings).
+    """
+    import pyarrow as pa
+
+    schema = partial_schema()
+    tables = [table for table in tables if table.num_rows]
+    if not tables:
+        return schema.empty_table()
+    if len({table.schema for table in tables}) > 1:
+        tables = [table.cast(schema) for table in tables]
+    merged = pa.concat_tables(tables).unify_dictionaries()
+    combined = merged.group_by(list(KEY_COLUMNS), use_threads=False).aggregate(
+        [("sum", "sum"), ("count", "sum"), ("max", "max")]
+    )
+    return combined.rename_columns(list(PARTIAL_COLUMNS)).cast(schema)
+
+
+def combine_ipc(payloads: list[bytes]) -> pa.Table:
+    """The reduce over what the map calls returned (:func:`to_ipc` bytes), without decoding their strings."""
+    return combine([read_ipc(payload) for payload in payloads])
+
+
+def to_ipc(table: pa.Table) -> bytes:
+    """A table as zstd-compressed Arrow IPC bytes: what a map call sends back (~0.6% of its input).
+
+    String columns go out dictionary-encoded: a partial repeats each station's strings on every row and zstd
+    cannot squeeze the offsets of plain strings (a 25 MB object's partial: ~290 KB plain, ~160 KB encoded).
+    zstd's default level: level 3 saves another 5% for ~30% more time.
+    """
+    import pyarrow as pa
+
+    columns = [column.dictionary_encode() if pa.types.is_string(column.type) else column for column in table.columns]
+    encoded = pa.table(columns, names=table.column_names)
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd", use_threads=False)
+    with pa.ipc.new_stream(sink, encoded.schema, options=options) as writer:
+        writer.write_table(encoded)
+    return sink.getvalue().to_pybytes()
+
+
+def read_ipc(data: bytes) -> pa.Table:
+    """The table in :func:`to_ipc` bytes as stored: strings still dictionary-encoded."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(data, options=pa.ipc.IpcReadOptions(use_threads=False)).read_all()
+
+
+def from_ipc(data: bytes) -> pa.Table:
+    """Inverse of :func:`to_ipc`: the same table, strings decoded back from dictionaries."""
+    import pyarrow as pa
+
+    table = read_ipc(data)
+    if not any(pa.types.is_dictionary(field.type) for field in table.schema):
+        return table
+    return table.cast(pa.schema([
+        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+        for field in table.schema
+    ]))

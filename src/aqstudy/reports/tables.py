@@ -1,0 +1,475 @@
+"""Report tables from tracked runs (pure): plain run records in, tables out, rendered as Markdown, CSV, LaTeX.
+
+Nothing here reads MLflow or draws: :mod:`aqstudy.reports.command` fetches the runs and writes the files,
+:mod:`aqstudy.reports.figures` draws. Runs of one config (every axis but ``repeat`` equal) are one row: the median
+with min–max and n, and the ids of the runs behind it, so every number traces back to MLflow.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aqstudy.measure import metrics as m
+
+#: The study's axes as logged in MLflow params, in the order a table shows them. ``repeat`` is left out on
+#: purpose: runs that differ only in it are repetitions of one config.
+AXES = ("analysis", "backend", "storage", "dataset", "region", "bucket_region", "memory", "chunksize",
+        "data_size", "workers")
+#: Column headers of the axes (units in the names).
+AXIS_LABELS = {"memory": "memory_mb", "data_size": "data_size_gb"}
+EFFECTIVE_WORKERS = "effective_workers"
+INPUT_BYTES = "input_bytes"
+#: Lambda cost terms logged besides the total (``cost_compute_usd`` …); any other ``cost_*_usd`` metric a
+#: newer cost model logs (S3 requests, transfer) is picked up by :func:`cost_terms` too.
+COST_PREFIX, COST_SUFFIX = "cost_", "_usd"
+#: Short run ids in Markdown (the CSV has them whole).
+SHORT_ID = 8
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Repeated measurements of one config: the median, its range, and how many runs."""
+
+    median: float
+    low: float
+    high: float
+    n: int
+
+
+def spread(values: Iterable[float | None]) -> Spread | None:
+    """The median, min, max and count of the values that are present (None when there are none)."""
+    present = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    if not present:
+        return None
+    return Spread(statistics.median(present), min(present), max(present), len(present))
+
+
+@dataclass
+class Table:
+    """One report table: ``rows`` map column names to values (numbers, text, :class:`Spread`, id lists)."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+
+def parse_value(text: Any) -> Any:
+    """An MLflow param (always text) as the number it was, else the text."""
+    if not isinstance(text, str):
+        return text
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"None": None, "True": True, "False": False}.get(text, text)
+
+
+def is_study_run(run: dict) -> bool:
+    """Whether a tracked run is a study run (a tuning session's parent run is not)."""
+    return "workers" in run.get("params", {})
+
+
+def finished_rows(runs: Iterable[dict]) -> list[dict]:
+    """Flat rows of the finished study runs: parsed axes, effective workers, metrics and the run id.
+
+    :param runs: records with ``run_id``, ``status``, ``params``, ``metrics`` and ``tags`` (as read from MLflow).
+    """
+    rows = []
+    for run in runs:
+        if run.get("status") != "FINISHED" or not is_study_run(run):
+            continue
+        params = run["params"]
+        row: dict[str, Any] = {axis: parse_value(params.get(axis)) for axis in AXES}
+        row[EFFECTIVE_WORKERS] = parse_value(params.get(EFFECTIVE_WORKERS, params.get("workers")))
+        row[INPUT_BYTES] = parse_value(params.get(INPUT_BYTES))
+        row["repeat"] = parse_value(params.get("repeat", 0))
+        row["run_id"] = run["run_id"]
+        row["start_time"] = run.get("start_time") or 0
+        row["metrics"] = dict(run.get("metrics", {}))
+        rows.append(row)
+    return rows
+
+
+def varying_axes(rows: Sequence[dict], among: Sequence[str] = AXES) -> list[str]:
+    """The axes that take more than one value among ``rows`` (what a table must show to tell rows apart)."""
+    return [axis for axis in among if len({_sortable(row[axis]) for row in rows}) > 1]
+
+
+def _sortable(value: Any) -> tuple:
+    # Numbers before text, so a key sorts whatever mix of types an axis holds ("auto" and 4 for chunksize).
+    if isinstance(value, bool) or value is None:
+        return (2, str(value))
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, str(value))
+
+
+def group_rows(rows: Iterable[dict], keys: Sequence[str]) -> list[tuple[tuple, list[dict]]]:
+    """Rows grouped by the values of ``keys``, groups in sorted key order."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[key] for key in keys), []).append(row)
+    return sorted(groups.items(), key=lambda item: tuple(_sortable(v) for v in item[0]))
+
+
+def metric_spread(rows: Iterable[dict], name: str) -> Spread | None:
+    """The spread of metric ``name`` over runs that logged it."""
+    return spread(row["metrics"].get(name) for row in rows)
+
+
+def _label(axis: str) -> str:
+    return AXIS_LABELS.get(axis, axis)
+
+
+def _ids(rows: Iterable[dict]) -> list[str]:
+    return [row["run_id"] for row in rows]
+
+
+def _median(value: Spread | None) -> float | None:
+    if value is None:
+        return None
+    # Counts (workers, calls, invocations) stay whole numbers when every run agrees.
+    return int(value.median) if float(value.median).is_integer() and value.low == value.high else value.median
+
+
+def scaling_table(rows: Sequence[dict]) -> Table:
+    """Duration, speedup and parallel efficiency against the smallest worker count, per data size.
+
+    Speedup is the smallest worker count's median duration over this one's; efficiency is speedup divided by
+    the growth in workers, once for the workers asked for (the study's axis) and once for those that could
+    really run at once (``effective_workers``: capped on localhost).
+    """
+    context = [axis for axis in varying_axes(rows) if axis not in ("workers", "data_size")]
+    columns = [*map(_label, context), "data_size_gb", "workers", EFFECTIVE_WORKERS, m.DURATION_S, "n", "speedup",
+               "efficiency", "efficiency_effective", "runs"]
+    out = []
+    for key, series in group_rows(rows, [*context, "data_size"]):
+        points = group_rows(series, ["workers"])
+        base_workers = points[0][0][0]
+        base_group = points[0][1]
+        base = metric_spread(base_group, m.DURATION_S)
+        base_effective = _median(spread(row[EFFECTIVE_WORKERS] for row in base_group))
+        for (workers,), group in points:
+            duration = metric_spread(group, m.DURATION_S)
+            effective = _median(spread(row[EFFECTIVE_WORKERS] for row in group))
+            speedup = base.median / duration.median if base and duration and duration.median > 0 else None
+            out.append({
+                **{_label(axis): value for axis, value in zip(context, key[:-1], strict=True)},
+                "data_size_gb": key[-1], "workers": workers, EFFECTIVE_WORKERS: effective,
+                m.DURATION_S: duration, "n": duration.n if duration else 0, "speedup": speedup,
+                "efficiency": speedup / (workers / base_workers) if speedup else None,
+                "efficiency_effective": (speedup / (effective / base_effective)
+                                         if speedup and effective and base_effective else None),
+                "runs": _ids(group),
+            })
+    notes = ["duration_s: median [min–max] over n runs of one config; speedup and efficiency against the "
+             "smallest worker count of the same data size."]
+    capped = [row for row in out if row[EFFECTIVE_WORKERS] is not None and row[EFFECTIVE_WORKERS] < row["workers"]]
+    if capped:
+        notes.append(f"{len(capped)} row(s) ran fewer functions at once than asked for (effective_workers < "
+                     "workers): this backend caps concurrency at what the machine holds.")
+    return Table("scaling", "Scaling: duration against workers", columns, out, notes)
+
+
+def cost_terms(rows: Iterable[dict]) -> list[str]:
+    """The cost terms (``cost_*_usd`` metrics besides the total) that any of the runs logged, sorted."""
+    names = {name for row in rows for name in row["metrics"]
+             if name.startswith(COST_PREFIX) and name.endswith(COST_SUFFIX) and name != m.COST_USD}
+    return sorted(names)
+
+
+def _config_groups(rows: Sequence[dict], always: Sequence[str] = ()) -> tuple[list[str], list]:
+    axes = [axis for axis in AXES if axis in always or axis in varying_axes(rows)]
+    return axes, group_rows(rows, axes)
+
+
+def cost_table(rows: Sequence[dict]) -> Table:
+    """What each config would cost on AWS Lambda: per run and per GB of input, with the billed GB-seconds."""
+    axes, groups = _config_groups(rows, always=("data_size", "workers"))
+    terms = cost_terms(rows)
+    columns = [*map(_label, axes), "input_gb", m.COST_USD, "n", "cost_per_gb_usd", *terms, "billed_gb_s",
+               "invocations", "runs"]
+    out = []
+    for key, group in groups:
+        per_gb = spread(row["metrics"].get(m.COST_USD) / (row[INPUT_BYTES] / 1e9)
+                        for row in group if row[INPUT_BYTES] and row["metrics"].get(m.COST_USD) is not None)
+        cost = metric_spread(group, m.COST_USD)
+        input_bytes = _median(spread(row[INPUT_BYTES] for row in group))
+        out.append({
+            **{_label(axis): value for axis, value in zip(axes, key, strict=True)},
+            "input_gb": input_bytes / 1e9 if input_bytes else None, m.COST_USD: cost, "n": cost.n if cost else 0,
+            "cost_per_gb_usd": per_gb, **{term: _median(metric_spread(group, term)) for term in terms},
+            "billed_gb_s": _median(metric_spread(group, "billed_gb_s")),
+            "invocations": _median(metric_spread(group, "invocations")), "runs": _ids(group),
+        })
+    notes = ["Modelled AWS Lambda cost of the run's invocations (aqstudy.measure.cost: price table with sources); "
+             "cost terms and billed GB-s are medians."]
+    return Table("cost", "Cost per run and per GB", columns, out, notes)
+
+
+#: The start-up statistics the table shows, by metric name (defined in aqstudy.measure.metrics).
+STARTUP_COLUMNS = tuple(m.startup_metric(kind, stat) for kind in ("cold", "warm") for stat in ("p50", "p95"))
+
+
+def startup_table(rows: Sequence[dict]) -> Table:
+    """Start-up (submit → function start) of cold and warm calls, p50 and p95: medians over repeats."""
+    axes, groups = _config_groups(rows, always=("workers",))
+    columns = [*map(_label, axes), m.COLD_STARTS, m.CALLS, *STARTUP_COLUMNS, "n", "runs"]
+    out = []
+    for key, group in groups:
+        out.append({
+            **{_label(axis): value for axis, value in zip(axes, key, strict=True)},
+            m.COLD_STARTS: _median(metric_spread(group, m.COLD_STARTS)),
+            m.CALLS: _median(metric_spread(group, m.CALLS)),
+            **{name: metric_spread(group, name) for name in STARTUP_COLUMNS},
+            "n": len(group), "runs": _ids(group),
+        })
+    notes = ["Start-up = a map call's function start minus its submit (calls.csv); cold = the call started a "
+             "new worker. Each cell: median [min–max] over the runs of the config; blank = no such call."]
+    return Table("startup", "Start-up: cold against warm calls", columns, out, notes)
+
+
+def locality(row: dict) -> str:
+    """``same-region`` when the bucket sits in the compute region, else ``cross-region``."""
+    return "same-region" if row["bucket_region"] == row["region"] else "cross-region"
+
+
+def locality_table(rows: Sequence[dict]) -> Table:
+    """Same-region against cross-region buckets for otherwise equal configs; empty without a cross-region run."""
+    if all(locality(row) == "same-region" for row in rows):
+        return Table("locality", "Data locality", [], [])
+    context = [axis for axis in varying_axes(rows) if axis not in ("region", "bucket_region")]
+    terms = cost_terms(rows)
+    columns = [*map(_label, context), "region", "bucket_region", "locality", m.DURATION_S, "n", "vs_same_region",
+               m.COST_USD, *terms, "runs"]
+    out = []
+    for key, series in group_rows(rows, [*context, "region"]):
+        same = metric_spread([row for row in series if locality(row) == "same-region"], m.DURATION_S)
+        for (bucket_region,), group in group_rows(series, ["bucket_region"]):
+            duration = metric_spread(group, m.DURATION_S)
+            out.append({
+                **{_label(axis): value for axis, value in zip(context, key[:-1], strict=True)},
+                "region": key[-1], "bucket_region": bucket_region, "locality": locality(group[0]),
+                m.DURATION_S: duration, "n": duration.n if duration else 0,
+                "vs_same_region": duration.median / same.median if duration and same and same.median else None,
+                m.COST_USD: metric_spread(group, m.COST_USD),
+                **{term: _median(metric_spread(group, term)) for term in terms}, "runs": _ids(group),
+            })
+    notes = ["vs_same_region: median duration over the same-region median of the same config. With localhost "
+             "storage the bucket region is only a label (and a cost-model input): duration differences are noise."]
+    return Table("locality", "Data locality: same-region against cross-region bucket", columns, out, notes)
+
+
+def pareto_mask(points: Sequence[tuple[float, float]]) -> list[bool]:
+    """Which points no other point dominates when both coordinates are minimised (the Pareto front)."""
+    mask = []
+    for i, (x, y) in enumerate(points):
+        dominated = any(ox <= x and oy <= y and (ox < x or oy < y) for j, (ox, oy) in enumerate(points) if j != i)
+        mask.append(not dominated)
+    return mask
+
+
+#: What makes two configs do the same work: a Pareto front compares configs of equal work only (a smaller
+#: dataset is always faster and cheaper, which says nothing about the configs).
+WORK = ("analysis", "dataset", "data_size")
+
+
+def frontier_points(rows: Sequence[dict]) -> list[dict]:
+    """One point per config: median duration and cost, its axes, runs and ``work`` (e.g. ``0.1 GB``), with
+    ``pareto`` set when no config of the same work beats it on both."""
+    axes, groups = _config_groups(rows, always=("memory", "workers", "chunksize"))
+    work_axes = [axis for axis in WORK if axis in axes]
+    points = []
+    for key, group in groups:
+        duration, cost = metric_spread(group, m.DURATION_S), metric_spread(group, m.COST_USD)
+        if duration and cost:
+            config = dict(zip(axes, key, strict=True))
+            work = ", ".join(f"{config[a]} GB" if a == "data_size" else str(config[a]) for a in work_axes)
+            points.append({"axes": config, "work": work, m.DURATION_S: duration, m.COST_USD: cost,
+                           "runs": _ids(group)})
+    for work in {p["work"] for p in points}:
+        same = [p for p in points if p["work"] == work]
+        for point, on_front in zip(same, pareto_mask([(p[m.DURATION_S].median, p[m.COST_USD].median)
+                                                      for p in same]), strict=True):
+            point["pareto"] = on_front
+    return points
+
+
+def pareto_table(rows: Sequence[dict]) -> Table:
+    """The configs on the cost/latency front (median duration and cost) of each work, fastest first."""
+    points = [p for p in frontier_points(rows) if p["pareto"]]
+    points.sort(key=lambda p: (tuple(_sortable(p["axes"][a]) for a in WORK if a in p["axes"]),
+                               p[m.DURATION_S].median))
+    axes = list(points[0]["axes"]) if points else []
+    axes = [a for a in axes if a in WORK] + [a for a in axes if a not in WORK]
+    columns = [*map(_label, axes), m.DURATION_S, m.COST_USD, "n", "runs"]
+    out = [{**{_label(a): p["axes"][a] for a in axes}, m.DURATION_S: p[m.DURATION_S], m.COST_USD: p[m.COST_USD],
+            "n": p[m.DURATION_S].n, "runs": p["runs"]} for p in points]
+    notes = ["Configs that no config of the same work (analysis, dataset, data size) beats on both median "
+             "duration and median modelled cost."]
+    return Table("pareto", "Pareto set: cost against duration", columns, out, notes)
+
+
+def all_tables(rows: Sequence[dict]) -> list[Table]:
+    """Every table the rows support (empty ones left out)."""
+    if not rows:
+        return []
+    tables = [scaling_table(rows), cost_table(rows), startup_table(rows), locality_table(rows), pareto_table(rows)]
+    return [table for table in tables if table]
+
+
+# --- rendering -------------------------------------------------------------------------------------------
+
+def format_number(value: Any) -> str:
+    """Four significant digits (``0.0001069``, ``3.742``): what a reader compares by eye."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def _cell(value: Any, *, short_ids: bool, dash: str = "–") -> str:
+    if isinstance(value, Spread):
+        middle = format_number(value.median)
+        if value.n > 1:
+            return f"{middle} [{format_number(value.low)}{dash}{format_number(value.high)}]"
+        return middle
+    if isinstance(value, list):
+        return ", ".join(v[:SHORT_ID] if short_ids else v for v in value)
+    return format_number(value)
+
+
+def to_csv(table: Table) -> str:
+    """The table as CSV: a spread becomes three columns (``x``, ``x_min``, ``x_max``), run ids whole."""
+    header: list[str] = []
+    for column in table.columns:
+        if any(isinstance(row.get(column), Spread) for row in table.rows):
+            header += [column, f"{column}_min", f"{column}_max"]
+        else:
+            header.append(column)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in table.rows:
+        cells = []
+        for column in table.columns:
+            value = row.get(column)
+            if column in header and f"{column}_min" in header:
+                cells += [value.median, value.low, value.high] if isinstance(value, Spread) else [value, None, None]
+            elif isinstance(value, list):
+                cells.append(";".join(value))
+            else:
+                cells.append(value)
+        writer.writerow(["" if cell is None else repr(cell) if isinstance(cell, float) else cell for cell in cells])
+    return buffer.getvalue()
+
+
+def to_markdown(table: Table) -> str:
+    """The table as GitHub Markdown: median [min–max], short run ids, notes below."""
+    lines = [f"| {' | '.join(table.columns)} |", f"|{'|'.join('---' for _ in table.columns)}|"]
+    for row in table.rows:
+        lines.append("| " + " | ".join(_cell(row.get(c), short_ids=True).replace("|", "\\|")
+                                        for c in table.columns) + " |")
+    for note in table.notes:
+        lines += ["", f"_{note}_"]
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--"}
+
+
+def latex_escape(text: str) -> str:
+    """Text safe inside a LaTeX table cell."""
+    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def to_latex(table: Table, *, csv_name: str | None = None) -> str:
+    """The table as a booktabs ``tabular`` for a paper; run ids are left to the CSV named in the caption note."""
+    columns = [c for c in table.columns if c != "runs"]
+    numeric = [all(isinstance(row.get(c), int | float | Spread) or row.get(c) is None for row in table.rows)
+               for c in columns]
+    lines = [f"% {table.title}. " + " ".join(table.notes),
+             f"% Run ids of every row: {csv_name or table.name + '.csv'} (column runs).",
+             r"\begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}", r"\toprule",
+             " & ".join(latex_escape(c) for c in columns) + r" \\", r"\midrule"]
+    for row in table.rows:
+        lines.append(" & ".join(latex_escape(_cell(row.get(c), short_ids=True)) for c in columns) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def runs_listing(runs: Iterable[dict], *, columns: Sequence[str] = (m.DURATION_S, m.COST_USD)) -> Table:
+    """Every run read, finished or not: the footnote file that ties table rows to MLflow run ids."""
+    out = []
+    for run in runs:
+        params = run.get("params", {})
+        out.append({"run_id": run["run_id"], "run_name": run.get("run_name"), "status": run.get("status"),
+                    **{_label(axis): parse_value(params.get(axis)) for axis in AXES},
+                    "repeat": parse_value(params.get("repeat")),
+                    EFFECTIVE_WORKERS: parse_value(params.get(EFFECTIVE_WORKERS)),
+                    **{name: run.get("metrics", {}).get(name) for name in columns},
+                    "error": run.get("tags", {}).get("error")})
+    header = ["run_id", "run_name", "status", *map(_label, AXES), "repeat", EFFECTIVE_WORKERS, *columns, "error"]
+    return Table("runs", "Runs read", header, out)
+
+
+def choose_timeline_run(rows: Sequence[dict], *, key: Callable[[dict], tuple] | None = None) -> str | None:
+    """The run whose calls the timeline shows: the largest input, then the most workers, then the latest."""
+    if not rows:
+        return None
+    key = key or (lambda row: (row[INPUT_BYTES] or 0, row["workers"] or 0, row["start_time"]))
+    return max(rows, key=key)["run_id"]
+
+
+def parse_calls_csv(text: str) -> list[dict]:
+    """Rows of a run's ``calls.csv`` artifact with numbers and booleans back as such (empty cells → None)."""
+    rows = []
+    for raw in csv.DictReader(io.StringIO(text)):
+        row: dict[str, Any] = {}
+        for name, cell in raw.items():
+            if cell in ("", None):
+                row[name] = None
+            elif name in ("phase", "call_id", "activation_id", "status", "error"):
+                row[name] = cell
+            else:
+                row[name] = parse_value(cell)
+        rows.append(row)
+    return rows
+
+
+def startup_samples(calls: Iterable[dict]) -> dict[str, list[float]]:
+    """Start-up seconds of the map calls that have one, split into ``cold`` and ``warm``."""
+    samples: dict[str, list[float]] = {"cold": [], "warm": []}
+    for row in calls:
+        if row.get("phase") == "map" and row.get("startup_s") is not None:
+            samples["cold" if row.get("cold_start") else "warm"].append(float(row["startup_s"]))
+    return samples
+
+
+def job_submitted_at(calls: Sequence[dict], *, job_setup_s: float | None) -> float | None:
+    """The job's submit time (epoch s), recomputed from the calls and the logged ``job_setup_s``.
+
+    ``job_setup_s`` is the first map call's ``host_submit_tstamp`` minus the submit time (see
+    :func:`aqstudy.measure.metrics.derive_metrics`), so the submit time is that first timestamp minus it.
+    """
+    submits = [row["host_submit_tstamp"] for row in calls
+               if row.get("phase") == "map" and row.get("host_submit_tstamp") is not None]
+    if not submits:
+        return None
+    return min(submits) - (job_setup_s or 0.0)

@@ -1,0 +1,1 @@
+"""Object storages as plug-ins found by name: where the dataset and Lithops' job files live."""

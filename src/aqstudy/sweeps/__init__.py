@@ -1,0 +1,1 @@
+"""Many runs: plans and budgets, the Optuna frontier, config fingerprints for resume."""

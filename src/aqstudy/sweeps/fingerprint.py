@@ -1,0 +1,33 @@
+"""A run's identity for resumable sweeps: its axes, its data and the code that ran it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+#: Config keys that say where and how a run is tracked or shown, not what it measures.
+NOT_PART_OF_A_RUN = ("mlflow", "lithops", "progress", "resume", "plan", "budget_usd", "hydra", "tuning", "report")
+
+
+@cache
+def code_version() -> str:
+    """sha256 (first 16 hex digits) of the package's source: any change to the code makes a new version."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]  # the whole aqstudy package, not just sweeps/
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def config_fingerprint(cfg: dict, *, dataset_fingerprint: str, code: str | None = None) -> str:
+    """sha256 of what makes two runs the same measurement: axes and settings, dataset, code version.
+
+    :param cfg: the resolved config.
+    :param dataset_fingerprint: identifies the input data (changes whenever its content would).
+    :param code: the code version (this checkout's when omitted).
+    """
+    axes = {key: value for key, value in cfg.items() if key not in NOT_PART_OF_A_RUN}
+    payload = {"axes": axes, "dataset": dataset_fingerprint, "code": code or code_version()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,296 @@
+"""What a run or a sweep would do and cost, before anything starts; a budget that refuses too costly sweeps.
+
+``python src/run.py ... plan=true`` prints the plan of one run; with ``-m`` the Hydra callback below expands
+the sweep exactly as Hydra's basic sweeper will (command-line sweeps and ``hydra.sweeper.params``), composes
+every job's config and prints one table, then stops. ``budget_usd=N`` refuses a run or a whole sweep whose
+estimate exceeds N USD before its first job starts (the original study ran out of a $100 credit midway).
+
+Estimates price the run as on AWS Lambda with the cost model of :mod:`aqstudy.measure.cost` and the speeds below;
+measured runs log their own cost, so a report can set the two side by side.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+
+from aqstudy.backends.lithops_config import resolve_chunksize
+from aqstudy.data.sources import DatasetError
+from aqstudy.measure import cost as c
+
+#: S3 read speed of one function, MB/s: flat from 100 to 1,000 functions (Lithops' benchmarks, 2022; REFERENCE).
+S3_READ_MB_S = 100.0
+#: Parse-and-aggregate speed of the kernel on one vCPU, MB/s (the compiled scanner: ~800 measured here on one
+#: core by benchmarks/kernel.py; a Lambda vCPU is taken to be slower).
+PARSE_MB_S_PER_VCPU = 600.0
+#: Function memory that buys one vCPU of CPU credit (REFERENCE); the kernel uses one thread.
+ONE_VCPU_MB = 1769
+#: First call in a new environment: importing numpy, pyarrow and numba and loading the compiled scanner
+#: (1–3 s with heavy imports, REFERENCE).
+COLD_IMPORT_S = 1.5
+#: Per call: Lithops fetches the call's data and writes its status and result.
+CALL_OVERHEAD_S = 0.05
+#: Submit → start at scale, median (REFERENCE: 0.34 s at 1,000 functions); not billed.
+INVOKE_LATENCY_S = 0.35
+#: Combining one object's partial (~1 MB as Arrow, REFERENCE) in the reduce.
+REDUCE_S_PER_OBJECT = 0.02
+#: Lithops spawns the reducer once this share of the maps is done; it is billed while it waits for the rest.
+REDUCER_SPAWN_SHARE = 0.2
+
+
+class BudgetError(RuntimeError):
+    """The estimate exceeds ``budget_usd``; the message says by how much and what to change."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one run would do, and its estimated bill."""
+
+    label: str
+    objects: int
+    input_bytes: int
+    map_invocations: int
+    invocations: int
+    duration_s: float
+    cost: c.CostBreakdown
+    warm_up_usd: float = 0.0
+    #: The dataset copy the run reads (runs sharing one stage it once) and what staging it costs: requests
+    #: and one month of storage in the bucket's region.
+    dataset_key: str = ""
+    staging_usd: float = 0.0
+
+    @property
+    def total_usd(self) -> float:
+        """The run's own estimate: its job and its warm-up (staging is counted once per dataset copy)."""
+        return self.cost.total_usd + self.warm_up_usd
+
+
+def total_usd(plans: list[RunPlan]) -> float:
+    """What the plans would cost together: every run, and every distinct dataset copy staged once."""
+    return sum(p.total_usd for p in plans) + sum(_staging_by_dataset(plans).values())
+
+
+def _staging_by_dataset(plans: list[RunPlan]) -> dict[str, float]:
+    return {p.dataset_key: p.staging_usd for p in plans}
+
+
+def estimate_input(cfg: dict) -> list[int]:
+    """Sizes in bytes of the objects the run would read, from the dataset config alone (no download).
+
+    Synthetic and OpenAQ objects are ``object_mb`` each up to ``data_size``; a local folder's files are
+    looked at on disk. Sizes are before compression (a gzip dataset reads fewer bytes than planned).
+    """
+    dataset, data_size_gb = cfg["dataset"], cfg.get("data_size")
+    if dataset["name"] == "local":
+        from aqstudy.data.sources import local_source
+
+        return [obj.size_hint for obj in local_source(path=dataset.get("path"), data_size_gb=data_size_gb).objects]
+    if not data_size_gb or data_size_gb <= 0:
+        raise DatasetError(f"dataset={dataset['name']} with data_size={data_size_gb}: the plan needs the size; "
+                           "pass data_size=GB")
+    object_bytes = int(float(dataset.get("object_mb", 25)) * 1e6)
+    total = int(data_size_gb * 1e9)
+    if dataset["name"] == "synthetic":
+        return [object_bytes] * max(1, round(total / object_bytes))
+    full, rest = divmod(total, object_bytes)
+    return [object_bytes] * full + ([rest] if rest else [])
+
+
+def invocation_s(object_sizes: list[int], *, memory_mb: int, cold: bool) -> float:
+    """Estimated billed duration of one map invocation reading these objects."""
+    parse_mb_s = PARSE_MB_S_PER_VCPU * min(1.0, memory_mb / ONE_VCPU_MB)
+    busy = sum(size / 1e6 / S3_READ_MB_S + size / 1e6 / parse_mb_s + CALL_OVERHEAD_S for size in object_sizes)
+    return busy + (COLD_IMPORT_S if cold else 0.0)
+
+
+def plan_run(cfg: dict, *, label: str | None = None) -> RunPlan:
+    """The plan of one run: objects, invocations, bytes, an estimated duration and bill.
+
+    :param cfg: the run's resolved config.
+    :param label: how the run is named in the plan (its axes when omitted).
+    """
+    from aqstudy.study.cloud import WARM_UP_CALL_S, cold_init_s
+
+    sizes = estimate_input(cfg)
+    workers, memory_mb = int(cfg["workers"]), int(cfg["memory"])
+    chunksize = resolve_chunksize(cfg["chunksize"], objects=len(sizes), workers=workers)
+    groups = [sizes[i:i + chunksize] for i in range(0, len(sizes), chunksize)]
+    # The first `workers` invocations each start a new environment unless a warm-up left them warm.
+    cold_maps = 0 if cfg.get("warm_up") else min(len(groups), workers)
+    map_durations = [invocation_s(group, memory_mb=memory_mb, cold=index < cold_maps)
+                     for index, group in enumerate(groups)]
+    rounds = [map_durations[i:i + workers] for i in range(0, len(map_durations), workers)]
+    map_wall_s = INVOKE_LATENCY_S + sum(max(batch) for batch in rounds)
+    combine_s = REDUCE_S_PER_OBJECT * len(sizes) + CALL_OVERHEAD_S
+    reduce_s = (1 - REDUCER_SPAWN_SHARE) * map_wall_s + combine_s + COLD_IMPORT_S
+    durations = [*map_durations, reduce_s]
+    duration_s = map_wall_s + combine_s
+    backend = cfg["backend"]
+    init_s = cold_init_s(backend)
+    monitoring_s = float(backend.get("monitoring_interval", 2.0))
+    usage = c.RunUsage(
+        invocation_durations_s=tuple(durations), memory_mb=memory_mb, region=cfg["region"],
+        bucket_region=cfg["bucket_region"], architecture=backend.get("architecture", "x86_64"),
+        init_durations_s=(init_s,) * (cold_maps + 1) if init_s else (),
+        ephemeral_mb=int(backend.get("ephemeral_storage_mb", c.LAMBDA_FREE_EPHEMERAL_MB)),
+        data_requests=c.S3Requests(get=len(sizes)), data_bytes_read=sum(sizes),
+        lithops_requests=c.lithops_requests(jobs=2, invocations=len(durations), map_calls=len(sizes),
+                                            reduce_calls=1, duration_s=duration_s, monitoring_interval_s=monitoring_s,
+                                            reduce_poll_s=backend.get("reduce_poll_s")),
+    )
+    warm_up_usd = 0.0
+    if cfg.get("warm_up"):
+        warm = c.RunUsage(
+            invocation_durations_s=(WARM_UP_CALL_S + COLD_IMPORT_S,) * workers, memory_mb=memory_mb,
+            region=cfg["region"], bucket_region=cfg["bucket_region"], architecture=usage.architecture,
+            init_durations_s=(init_s,) * workers if init_s else (),
+            lithops_requests=c.lithops_requests(jobs=1, invocations=workers, map_calls=workers, reduce_calls=0,
+                                                duration_s=WARM_UP_CALL_S + COLD_IMPORT_S,
+                                                monitoring_interval_s=monitoring_s),
+        )
+        warm_up_usd = c.run_cost(warm).total_usd
+    multipart_bytes = int(float(cfg["storage"].get("multipart_mb", 8)) * 2**20)
+    staging = c.staging_requests(sizes, multipart_bytes=multipart_bytes)
+    staging_usd = (staging.put * c.s3_request_price(region=cfg["bucket_region"], kind="put")
+                   + staging.get * c.s3_request_price(region=cfg["bucket_region"], kind="get")
+                   + c.storage_usd_per_month(sum(sizes), region=cfg["bucket_region"]))
+    dataset = {k: v for k, v in cfg["dataset"].items() if k != "cache_dir"}
+    return RunPlan(
+        label=label or f"workers={workers} memory={memory_mb} data_size={cfg.get('data_size')}",
+        objects=len(sizes), input_bytes=sum(sizes), map_invocations=len(groups), invocations=len(durations),
+        duration_s=duration_s, cost=c.run_cost(usage), warm_up_usd=warm_up_usd,
+        dataset_key=f"{sorted(dataset.items())} {cfg.get('data_size')} {cfg['storage'].get('bucket')}",
+        staging_usd=staging_usd,
+    )
+
+
+def format_plan(plans: list[RunPlan], *, budget_usd: float | None = None) -> str:
+    """The plan as a table, a total line, the total's terms and the budget's verdict."""
+    width = max([len("run")] + [len(p.label) for p in plans])
+    header = f"  {'run':<{width}}  {'objects':>8}  {'invocations':>11}  {'GB read':>9}  {'est. s':>8}  {'est. USD':>10}"
+    lines = ["plan (estimated as on AWS Lambda + S3; nothing was started):", header]
+    for p in plans:
+        lines.append(f"  {p.label:<{width}}  {p.objects:>8,}  {p.invocations:>11,}  {p.input_bytes / 1e9:>9.2f}  "
+                     f"{p.duration_s:>8.1f}  {p.total_usd:>10.4f}")
+    total = sum((p.cost for p in plans), c.CostBreakdown())
+    warm_usd = sum(p.warm_up_usd for p in plans)
+    staging = _staging_by_dataset(plans)
+    grand = total_usd(plans)
+    lines.append(
+        f"total: {len(plans)} run{'s' if len(plans) != 1 else ''}, {sum(p.invocations for p in plans):,} function "
+        f"invocations, {sum(p.input_bytes for p in plans) / 1e9:.2f} GB read, "
+        f"~{hours(sum(p.duration_s for p in plans))} of runs, estimated ${grand:.2f}"
+    )
+    terms = ", ".join(f"{term} ${getattr(total, f'{term}_usd'):.4f}" for term in c.COST_TERMS)
+    lines.append(f"  {terms}" + (f", warm-up ${warm_usd:.4f}" if warm_usd else ""))
+    lines.append(f"  staging {len(staging)} dataset cop{'ies' if len(staging) != 1 else 'y'} (uploads and one "
+                 f"month of S3 storage) ${sum(staging.values()):.4f}")
+    if budget_usd is not None:
+        verdict = "fits" if grand <= budget_usd else "EXCEEDS it"
+        lines.append(f"budget: ${budget_usd:.2f}; the estimate {verdict}")
+    return "\n".join(lines)
+
+
+def check_budget(plans: list[RunPlan], *, budget_usd: float | None) -> None:
+    """Refuse plans whose estimated total exceeds ``budget_usd``."""
+    if budget_usd is None:
+        return
+    total = total_usd(plans)
+    if total > budget_usd:
+        raise BudgetError(
+            f"the estimated cost ${total:.2f} of {len(plans)} run{'s' if len(plans) != 1 else ''} exceeds "
+            f"budget_usd={budget_usd:g}; run fewer or smaller configurations, or raise budget_usd"
+        )
+
+
+def plan_or_refuse(cfg: dict) -> bool:
+    """For one run: print its plan and return True when ``plan=true``; refuse it when over ``budget_usd``."""
+    if not cfg.get("plan") and cfg.get("budget_usd") is None:
+        return False
+    plans = [plan_run(cfg)]
+    if cfg.get("plan"):
+        print(format_plan(plans, budget_usd=cfg.get("budget_usd")))
+    check_budget(plans, budget_usd=cfg.get("budget_usd"))
+    return bool(cfg.get("plan"))
+
+
+def expand_sweep(*, task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
+    """Every job of a sweep as its list of overrides, in the order Hydra's basic sweeper launches them.
+
+    :param task_overrides: the command line's overrides (``workers=8,16 data_size=2.5``).
+    :param sweeper_params: ``hydra.sweeper.params`` of the composed config (an experiment's grid).
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    arguments = [f"{key}={value}" for key, value in (sweeper_params or {}).items()] + list(task_overrides)
+    overrides = OverridesParser.create().parse_overrides(arguments)
+    return [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+
+
+def job_labels(jobs: list[list[str]]) -> list[str]:
+    """Each job named by the overrides that differ between jobs (``workers=8 data_size=2.5``)."""
+    values: dict[str, set[str]] = {}
+    for job in jobs:
+        for override in job:
+            key, _, value = override.partition("=")
+            values.setdefault(key, set()).add(value)
+    swept = {key for key, seen in values.items() if len(seen) > 1}
+    return [" ".join(o for o in job if o.partition("=")[0] in swept) or "(one run)" for job in jobs]
+
+
+try:
+    from hydra.experimental.callback import Callback
+except ImportError:  # pragma: no cover - hydra-core is a dependency
+    Callback = object
+
+
+class PlanAndBudgetCallback(Callback):
+    """Hydra callback: before a multirun's first job, print its plan (``plan=true``) or enforce ``budget_usd``."""
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        if not config.get("plan") and config.get("budget_usd") is None:
+            return
+        # Hydra turns a callback's exception into a warning and goes on with the sweep: a plan or a budget
+        # that cannot be worked out must stop the sweep here instead.
+        try:
+            plans = self._plans(config)
+        except Exception as error:
+            print(f"error: cannot plan the sweep: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        budget = config.get("budget_usd")
+        if config.get("plan") or (budget is not None and total_usd(plans) > budget):
+            print(format_plan(plans, budget_usd=budget))
+        try:
+            check_budget(plans, budget_usd=budget)
+        except BudgetError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        if config.get("plan"):
+            raise SystemExit(0)
+
+    @staticmethod
+    def _plans(config) -> list[RunPlan]:
+        """Compose every job of the sweep as the sweeper will, and plan each."""
+        from hydra.core.global_hydra import GlobalHydra
+        from omegaconf import OmegaConf, open_dict
+
+        task = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
+        params = config.hydra.sweeper.get("params")
+        params = OmegaConf.to_container(params, resolve=False) if params else {}
+        jobs = expand_sweep(task_overrides=task, sweeper_params=params)
+        loader = GlobalHydra.instance().config_loader()
+        plans = []
+        for overrides, label in zip(jobs, job_labels(jobs), strict=True):
+            job = loader.load_sweep_config(config, overrides)
+            with open_dict(job):
+                del job["hydra"]
+            plans.append(plan_run(OmegaConf.to_container(job, resolve=True), label=label))
+        return plans
+
+
+def hours(seconds: float) -> str:
+    """``seconds`` as ``1 h 05 min`` for plans of long sweeps."""
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"

@@ -1,0 +1,144 @@
+"""The Optuna frontier: config checks (pure), and real sessions of real study runs, resumed and failing."""
+
+from __future__ import annotations
+
+import pytest
+
+from aqstudy.sweeps import tuning as t
+
+
+def test_a_storage_password_never_reaches_a_log():
+    assert t.redact_storage("postgresql+psycopg2://study:s3cret@db.example:5432/optuna") == (
+        "postgresql+psycopg2://study:***@db.example:5432/optuna")
+    assert t.redact_storage("sqlite:////tmp/mlruns/optuna.db") == "sqlite:////tmp/mlruns/optuna.db"
+    assert t.default_storage().endswith("/mlruns/optuna.db")
+
+
+def test_the_search_space_is_checked_with_the_fix_in_the_message():
+    space = t.search_space({"workers": {"type": "int", "low": 1, "high": 8, "log": True},
+                            "chunksize": {"type": "categorical", "choices": [1, "auto"]}})
+    assert space["workers"] == {"type": "int", "low": 1, "high": 8, "log": True, "step": 1}
+    with pytest.raises(t.TuningError, match="low ≤ high"):
+        t.search_space({"memory": {"type": "int", "low": 4096, "high": 512}})
+    with pytest.raises(t.TuningError, match="log or step, not both"):
+        t.search_space({"memory": {"type": "int", "low": 512, "high": 4096, "step": 64, "log": True}})
+    with pytest.raises(t.TuningError, match="choose int, float or categorical"):
+        t.search_space({"memory": {"type": "list"}})
+    with pytest.raises(t.TuningError, match="tuning.space is empty"):
+        t.search_space({})
+
+
+def test_any_optuna_sampler_by_name_and_a_clear_error_for_an_unknown_one():
+    import optuna
+
+    assert isinstance(t.make_sampler(None), optuna.samplers.NSGAIISampler)
+    assert isinstance(t.make_sampler({"name": "TPESampler", "seed": 1}), optuna.samplers.TPESampler)
+    with pytest.raises(t.TuningError, match="is not an Optuna sampler"):
+        t.make_sampler({"name": "NoSuchSampler"})
+    with pytest.raises(t.TuningError, match="options do not fit RandomSampler"):
+        t.make_sampler({"name": "RandomSampler", "options": {"population_size": 3}})
+
+
+def test_trial_overrides_keep_the_sessions_axes_but_not_the_ones_searched():
+    base = ["data_size=0.1", "workers=4", "tuning.n_trials=3", "+dataset.extra=1"]
+    assert t.trial_overrides(base, {"workers": 2, "memory": 1024}) == [
+        "data_size=0.1", "+dataset.extra=1", "workers=2", "memory=1024"]
+
+
+def _tuning_cfg(compose, **tuning) -> dict:
+    cfg = compose("mlflow.experiment=frontier")
+    cfg["tuning"] = {"study_name": "test", "storage": None, "n_trials": 2, "timeout_s": None,
+                     "sampler": {"name": "RandomSampler", "seed": 3},
+                     "space": {"memory": {"type": "int", "low": 512, "high": 4096, "step": 512},
+                               "workers": {"type": "int", "low": 1, "high": 3},
+                               "chunksize": {"type": "int", "low": 1, "high": 2}}} | tuning
+    return cfg
+
+
+def _children(client, parent_run_id: str) -> list:
+    run = client.get_run(parent_run_id)
+    return client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
+
+
+@pytest.mark.integration
+def test_a_session_runs_real_trials_nested_in_mlflow_and_a_second_session_continues_the_study(
+        compose, mlflow_client, tmp_path):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    cfg = _tuning_cfg(compose, storage=storage)
+    trial_compose = lambda overrides: compose("mlflow.experiment=frontier", *overrides)  # noqa: E731
+    first = t.run_tuning(cfg, compose=trial_compose, echo=lambda line: None)
+    assert (first.trials_before, first.completed, first.failed, first.trials_total) == (0, 2, 0, 2)
+    second = t.run_tuning(cfg, compose=trial_compose, echo=lambda line: None)
+    assert (second.trials_before, second.completed, second.trials_total) == (2, 2, 4)
+
+    study = optuna.load_study(study_name="test", storage=storage)
+    assert [trial.number for trial in study.trials] == [0, 1, 2, 3]
+    assert all(trial.state.name == "COMPLETE" for trial in study.trials)
+    parent = mlflow_client.get_run(second.parent_run_id)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags[t.TAG_STUDY] == "test" and parent.data.tags[t.TAG_STORAGE] == storage
+    assert parent.data.metrics["pareto_size"] == len(second.pareto) >= 1
+    artifacts = {a.path for a in mlflow_client.list_artifacts(second.parent_run_id)}
+    assert {"pareto.csv", "pareto.md", "pareto.png", "trials.csv"} <= artifacts
+    pareto_csv = open(mlflow_client.download_artifacts(second.parent_run_id, "pareto.csv", str(tmp_path))).read()
+    for row in second.pareto:
+        assert row[t.MLFLOW_RUN_ATTR] in pareto_csv
+
+    children = _children(mlflow_client, second.parent_run_id)
+    assert sorted(c.data.tags[t.TAG_TRIAL] for c in children) == ["2", "3"]
+    by_trial = {trial.number: trial for trial in study.trials}
+    for child in children:
+        trial = by_trial[int(child.data.tags[t.TAG_TRIAL])]
+        assert child.info.status == "FINISHED" and child.data.tags[t.TAG_STATE] == "COMPLETE"
+        assert trial.user_attrs[t.MLFLOW_RUN_ATTR] == child.info.run_id
+        assert {k: int(child.data.params[k]) for k in ("memory", "workers", "chunksize")} == trial.params
+        assert list(trial.values) == [child.data.metrics["duration_s"], child.data.metrics["cost_usd"]]
+
+
+@pytest.mark.integration
+def test_a_failed_trial_is_failed_in_optuna_and_mlflow_and_the_study_goes_on(compose, mlflow_client, tmp_path):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    # memory=64 MB is below Lambda's range: the study run refuses it. GridSampler makes both trials certain.
+    grid = {"memory": [64, 1024], "workers": [2], "chunksize": [1]}
+    cfg = _tuning_cfg(compose, storage=storage, sampler={"name": "GridSampler", "seed": 0,
+                                                        "options": {"search_space": grid}},
+                      space={"memory": {"type": "categorical", "choices": [64, 1024]},
+                             "workers": {"type": "int", "low": 2, "high": 2},
+                             "chunksize": {"type": "int", "low": 1, "high": 1}})
+    outcome = t.run_tuning(cfg, compose=lambda o: compose("mlflow.experiment=frontier", *o), echo=lambda line: None)
+    assert (outcome.completed, outcome.failed) == (1, 1)
+
+    study = optuna.load_study(study_name="test", storage=storage)
+    states = {trial.params["memory"]: trial.state.name for trial in study.trials}
+    assert states == {64: "FAIL", 1024: "COMPLETE"}
+    failed = next(trial for trial in study.trials if trial.state.name == "FAIL")
+    assert "memory=64 is not valid" in failed.user_attrs["error"]
+    child = mlflow_client.get_run(failed.user_attrs[t.MLFLOW_RUN_ATTR])
+    assert child.info.status == "FAILED" and child.data.tags[t.TAG_STATE] == "FAIL"
+    assert child.data.tags["mlflow.parentRunId"] == outcome.parent_run_id
+    assert "memory=64 is not valid" in child.data.tags["error"]
+    assert [row["trial"] for row in outcome.pareto] == [
+        trial.number for trial in study.trials if trial.state.name == "COMPLETE"]
+
+
+def test_an_interrupted_session_leaves_no_trial_running_and_the_parent_killed(compose, mlflow_client, tmp_path):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+
+    def interrupted(cfg, **_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        t.run_tuning(_tuning_cfg(compose, storage=storage), compose=lambda o: compose(*o), run=interrupted,
+                     echo=lambda line: None)
+    (trial,) = optuna.load_study(study_name="test", storage=storage).trials
+    assert trial.state.name == "FAIL"
+    experiment = mlflow_client.get_experiment_by_name("frontier")
+    (parent,) = mlflow_client.search_runs([experiment.experiment_id], filter_string="tags.`aqstudy.kind` = "
+                                          "'tuning-session'")
+    assert parent.info.status == "KILLED"
