@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 ARGS ?=
 
-.PHONY: help setup run test lint bench ui tune report clean lock
+.PHONY: help setup run test test-all lint bench ui tune report clean lock
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,7 +24,10 @@ setup: $(STAMP)  ## create .venv from the lock file (idempotent)
 run: setup  ## one study run on this machine (ARGS="workers=4 analysis=day_max" to change axes)
 	$(PY) src/run.py $(ARGS)
 
-test: setup  ## the whole test suite
+test: setup  ## the fast suite: unit and property tests (under ~2 minutes)
+	$(PY) -m pytest -q -m "not integration" $(ARGS)
+
+test-all: setup  ## everything: unit, property and integration tests (Lithops, MLflow, a local S3 server)
 	$(PY) -m pytest -q $(ARGS)
 
 lint: setup  ## ruff

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from aqstudy.data.sources import SYNTHETIC_FORMAT, synthetic_source
+from aqstudy.data.synthetic import SYNTHETIC_FORMAT, synthetic_source
 
 DATA_ROOT = Path(__file__).resolve().parent / ".data"
 #: The study's own defaults (conf/dataset/synthetic.yaml): 25 MB objects of 3,000 stations, 1% invalid.

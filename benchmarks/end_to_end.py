@@ -30,18 +30,15 @@ from _data import dataset_folder, ratio_line
 
 from aqstudy.kernel import original
 from aqstudy.study import collector
-from aqstudy.study.paths import PROJECT_ROOT
 
 #: What each arm's functions import, imported once per Lithops worker (``backend.preload``): the study's
 #: default for this project, the same treatment for the original's pandas.
 PRELOAD = {"study": None, "original": "[pandas,pyarrow]"}
 
 
-def compose(*, folder: Path, home: Path, workers: int, data_size_gb: float, preload: str | None = None) -> dict:
-    """The config of one arm, as ``src/run.py`` would compose it, pointed at temporary stores."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
+def compose(*, folder: Path, home: Path, workers: int, data_size_gb: float, preload: str | None = None):
+    """The config objects of one arm, as ``src/run.py`` would compose them, pointed at temporary stores."""
+    from aqstudy.config.schema import compose_config
 
     overrides = [
         "dataset=local", f"dataset.path={folder}", f"data_size={data_size_gb}", f"workers={workers}",
@@ -50,11 +47,10 @@ def compose(*, folder: Path, home: Path, workers: int, data_size_gb: float, prel
         f"lithops.home={home / 'lithops'}", "storage.bucket=bench",
         *([f"backend.preload={preload}"] if preload else []),
     ]
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        return OmegaConf.to_container(hydra_compose(config_name="config", overrides=overrides), resolve=True)
+    return compose_config(overrides)
 
 
-def one_run(cfg: dict, arm: str):
+def one_run(cfg, arm: str):
     """One tracked run of ``arm``; its wall time and result."""
     from aqstudy.study.runner import run_study
 

@@ -1,5 +1,6 @@
 """The Optuna cost/latency frontier: python src/tune.py tuning.n_trials=8 [tuning.study_name=NAME] [axes...]"""
 
+import os
 import sys
 
 from aqstudy.study import collector
@@ -8,21 +9,33 @@ collector.pause()  # until the first trial has loaded MLflow, Lithops & co. (aqs
 
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 
+from aqstudy.config.schema import load, normalise_overrides, store  # noqa: E402
+from aqstudy.study.paths import PROJECT_ROOT  # noqa: E402
+
+store(PROJECT_ROOT / "conf")
+# MLflow logs through a handler of its own (database set-up, …), at a level read at its import: quiet unless
+# verbose=true (aqstudy.study.runner.show_library_logging turns it back on).
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+sys.argv[1:] = normalise_overrides(sys.argv[1:])
 EXIT: list[int] = []
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="tune")
 def main(cfg: DictConfig) -> None:
     """Hand the config and a composer of trial configs (Hydra's compose API) to the package."""
+    from aqstudy.study.console import load_for_command
     from aqstudy.sweeps.tuning import main_entry
 
-    def compose(overrides: list[str]) -> dict:
-        return OmegaConf.to_container(hydra.compose(config_name="tune", overrides=overrides), resolve=True)
+    def compose(overrides: list[str]):
+        return load(hydra.compose(config_name="tune", overrides=overrides))
 
-    EXIT.append(main_entry(OmegaConf.to_container(cfg, resolve=True), compose=compose,
-                           base_overrides=list(HydraConfig.get().overrides.task)))
+    config = load_for_command(cfg)
+    if config is None:
+        EXIT.append(2)
+        return
+    EXIT.append(main_entry(config, compose=compose, base_overrides=list(HydraConfig.get().overrides.task)))
 
 
 if __name__ == "__main__":

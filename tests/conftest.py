@@ -51,14 +51,17 @@ def tracking_uri(tmp_path: Path) -> str:
 
 @pytest.fixture
 def compose(tmp_path: Path, tracking_uri: str, lithops_home: Path):
-    """Compose the project's config as ``src/run.py`` would, pointed at this test's stores."""
+    """Compose the project's config objects as ``src/run.py`` would, pointed at this test's stores."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
+
+    from aqstudy.config.schema import load, normalise_overrides, store
+
+    store(PROJECT_ROOT / "conf")
 
     bucket = f"test-{uuid.uuid4().hex[:10]}"
 
-    def _compose(*overrides: str, tiny: bool = True) -> dict:
+    def _compose(*overrides: str, tiny: bool = True):
         base = [
             f"mlflow.tracking_uri={tracking_uri}",
             f"lithops.home={lithops_home}",
@@ -68,8 +71,8 @@ def compose(tmp_path: Path, tracking_uri: str, lithops_home: Path):
         with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
             other_dataset = any(o.startswith("dataset=") and o != "dataset=synthetic" for o in overrides)
             small = [o for o in TINY if not (other_dataset and o.startswith("dataset."))] if tiny else []
-            cfg = hydra_compose(config_name="config", overrides=[*base, *small, *overrides])
-        return OmegaConf.to_container(cfg, resolve=True)
+            cfg = hydra_compose(config_name="config", overrides=normalise_overrides([*base, *small, *overrides]))
+        return load(cfg)
 
     return _compose
 

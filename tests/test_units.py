@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from aqstudy.backends.lithops_config import build_lithops_config, concurrency, resolve_chunksize
-from aqstudy.data.sources import DatasetError, local_source, synthetic_source
+from aqstudy.backends.lithops_config import build_lithops_config, resolve_chunksize
+from aqstudy.backends.localhost import capped_concurrency
+from aqstudy.config.schema import compose_config
+from aqstudy.data.local import local_source
+from aqstudy.data.source import DatasetError
 from aqstudy.data.staging import dataset_prefix, stage
+from aqstudy.data.synthetic import synthetic_source
 from aqstudy.measure import cost, metrics
 from aqstudy.study.redaction import redact, redact_text
 
@@ -74,16 +78,20 @@ def test_chunksize_auto_spreads_objects_over_workers():
 
 def test_local_workers_are_capped_with_a_reason_and_cloud_ones_are_not():
     machine = {"cpu_count": 2, "total_memory_mb": 24000}
-    local = concurrency(workers=512, backend={"name": "localhost", "workers_per_core": 2}, machine=machine)
+    backend = compose_config(["backend.workers_per_core=2", "backend.per_worker_mb=256"]).backend
+    local = capped_concurrency(workers=512, backend=backend, machine=machine)
     assert (local.requested, local.effective) == (512, 4)
     assert "exceeds what this machine holds" in local.capped_reason
-    assert concurrency(workers=3, backend={"name": "localhost"}, machine=machine).capped_reason is None
+    assert capped_concurrency(workers=3, backend=backend, machine=machine).capped_reason is None
+    cloud = compose_config(["backend=aws_lambda", "storage=s3", "workers=512"])
+    from aqstudy.backends import backend_named
+
+    assert backend_named("aws_lambda").concurrency(workers=512, backend=cloud.backend).effective == 512
 
 
 def test_localhost_lithops_config():
-    config = build_lithops_config(backend={"name": "localhost", "version": 1}, storage={"name": "localhost"},
-                                  effective_workers=3, memory_mb=1024, region="us-east-1",
-                                  bucket_region="us-east-1", python="/venv/bin/python")
+    cfg = compose_config(["backend.version=1", "memory=1024"])
+    config = build_lithops_config(cfg, effective_workers=3, python="/venv/bin/python")
     assert config["lithops"]["backend"] == "localhost"
     assert config["lithops"]["storage"] == "localhost"
     assert config["localhost"] == {"version": 1, "worker_processes": 3, "runtime": "/venv/bin/python"}

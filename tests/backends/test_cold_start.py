@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from aqstudy.study.cloud import COLD_NONCE_ENV, cold_invocations, refresh_execution_environments
+from aqstudy.backends.aws_lambda import COLD_NONCE_ENV, refresh_execution_environments
+from aqstudy.measure.usage import cold_invocations
 
 pytestmark = pytest.mark.integration
 

@@ -146,16 +146,15 @@ def test_a_server_whose_preload_fails_leaves_the_launcher_to_fail_naming_the_mod
 def test_a_run_has_a_fork_server_only_on_localhost_with_a_preload_and_not_turned_off(compose):
     from contextlib import nullcontext
 
-    from aqstudy.study.runner import _fork_server
+    from aqstudy.backends import backend_named
 
     cfg = compose()
-    assert cfg["backend"]["fork_server"] is True and cfg["backend"]["preload"]
-    assert not isinstance(_fork_server(cfg, None), nullcontext)
-    assert isinstance(_fork_server(cfg, ValueError("no dataset")), nullcontext)
+    assert cfg.backend.fork_server is True and cfg.backend.preload
+    assert not isinstance(backend_named("localhost").runtime(cfg), nullcontext)
     for overrides in (["backend.fork_server=false"], ["backend.preload=[]"]):
-        assert isinstance(_fork_server(compose(*overrides), None), nullcontext)
-    lam = {**cfg, "backend": {**cfg["backend"], "name": "aws_lambda"}}
-    assert isinstance(_fork_server(lam, None), nullcontext)
+        assert isinstance(backend_named("localhost").runtime(compose(*overrides)), nullcontext)
+    lam = compose("backend=aws_lambda", "storage=s3")
+    assert isinstance(backend_named("aws_lambda").runtime(lam), nullcontext)
 
 
 def test_a_kept_server_serves_the_next_run_and_a_failed_run_stops_it(tmp_path, runtime):

@@ -7,7 +7,10 @@ import json
 
 import pytest
 
-from aqstudy.backends.lithops_config import ENDPOINT_ENV, ROLE_ENV, build_lithops_config, endpoint_environment
+from aqstudy.backends.aws_lambda import ROLE_ENV
+from aqstudy.backends.lithops_config import build_lithops_config
+from aqstudy.storages.s3 import ENDPOINT_ENV
+from aqstudy.storages.s3 import STORAGE as S3
 
 FAKE_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # split: no key-shaped literal in the tree
 
@@ -16,10 +19,12 @@ ROLE = "arn:aws:iam::123456789012:role/lithops-aq"
 OWN_BUCKET_NAME = "storage.bucket=${.prefix}-${bucket_region}"
 
 
-def _build(cfg: dict, environ: dict | None = None) -> dict:
-    return build_lithops_config(backend=cfg["backend"], storage=cfg["storage"], effective_workers=cfg["workers"],
-                                memory_mb=cfg["memory"], region=cfg["region"], bucket_region=cfg["bucket_region"],
-                                environ=environ if environ is not None else {})
+def _build(cfg, environ: dict | None = None) -> dict:
+    return build_lithops_config(cfg, effective_workers=cfg.workers, environ=environ if environ is not None else {})
+
+
+def endpoint_environment(storage) -> dict:
+    return S3.endpoint_environment(storage)
 
 
 def test_the_default_lambda_config_field_by_field(compose):
@@ -47,7 +52,7 @@ def test_the_default_lambda_config_field_by_field(compose):
     }
     assert set(config) == {"lithops", "aws", "aws_s3", "aws_lambda"}
     # The dataset's bucket follows bucket_region (here the compute region).
-    assert cfg["storage"]["bucket"] == "alice-aq-eu-west-1"
+    assert cfg.storage.bucket == "alice-aq-eu-west-1"
 
 
 def test_arm64_a_short_timeout_an_endpoint_and_the_role_from_the_environment(compose):
@@ -65,8 +70,8 @@ def test_arm64_a_short_timeout_an_endpoint_and_the_role_from_the_environment(com
     assert section["env_vars"] == [{"name": "AQ_MODE", "value": "study"},
                                    {"name": ENDPOINT_ENV, "value": "http://127.0.0.1:9000"}]
     assert config["aws_s3"] == {"region": "us-east-1", "storage_bucket": "aq-study-lithops-us-east-1"}
-    assert cfg["storage"]["bucket"] == "aq-study-eu-central-1"
-    assert endpoint_environment(cfg["storage"]) == {ENDPOINT_ENV: "http://127.0.0.1:9000"}
+    assert cfg.storage.bucket == "aq-study-eu-central-1"
+    assert endpoint_environment(cfg.storage) == {ENDPOINT_ENV: "http://127.0.0.1:9000"}
 
 
 def test_lithops_own_loaders_accept_the_sections_and_read_every_key_we_set(compose):
@@ -91,7 +96,7 @@ def test_localhost_compute_with_s3_storage(compose):
     cfg = compose("storage=s3", "region=us-east-1", "bucket_region=eu-west-1")
     config = _build(cfg)
     assert config["lithops"]["backend"] == "localhost" and config["lithops"]["storage"] == "aws_s3"
-    assert config["localhost"]["worker_processes"] == cfg["workers"]
+    assert config["localhost"]["worker_processes"] == cfg.workers
     assert config["aws_s3"]["region"] == "us-east-1"
     assert "aws_lambda" not in config
 
@@ -100,8 +105,7 @@ def test_credentials_never_enter_the_lithops_config(compose, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     cfg = compose("backend=aws_lambda", "storage=s3", f"backend.execution_role={ROLE}")
-    text = json.dumps(build_lithops_config(backend=cfg["backend"], storage=cfg["storage"], effective_workers=2,
-                                           memory_mb=2048, region="us-east-1", bucket_region="us-east-1"))
+    text = json.dumps(build_lithops_config(cfg, effective_workers=2))
     assert FAKE_ID not in text and "EXAMPLEKEY" not in text
     assert "access_key" not in text and "secret" not in text
 
@@ -114,12 +118,14 @@ def test_credentials_never_enter_the_lithops_config(compose, monkeypatch):
      "backend.timeout_s=901 is not valid; pass seconds between 1 and 900"),
     (("backend=aws_lambda", "storage=s3", f"backend.execution_role={ROLE}", "backend.architecture=arm"),
      "choose x86_64 or arm64"),
-    (("backend=aws_lambda", "storage=s3", f"backend.execution_role={ROLE}", "backend.runtime=null"),
+    (("backend=aws_lambda", "storage=s3", f"backend.execution_role={ROLE}", "backend.runtime=''"),
      "backend.runtime is not set"),
 ])
 def test_a_lambda_config_that_cannot_work_is_refused_with_the_fix(compose, overrides, message):
+    from aqstudy.config.validation import validate
+
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        _build(compose(*overrides))
+        validate(compose(*overrides))
 
 
 def test_the_lithops_cli_gets_the_same_config_as_a_run(compose, capsys, monkeypatch):

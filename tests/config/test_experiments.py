@@ -10,19 +10,22 @@ from pathlib import Path
 import pytest
 
 from aqstudy.study.paths import PROJECT_ROOT
-
 from tests.conftest import TINY
 
 CONF = PROJECT_ROOT / "conf"
 EXPERIMENTS = sorted(p.stem for p in (PROJECT_ROOT / "experiments").glob("*.yaml"))
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "experiment")
+PRIMARY = sorted(p.stem for p in CONF.glob("*.yaml") if p.stem != "hydra_settings")
 
 
 def _compose(config_name: str, overrides: list[str], *, hydra: bool = False):
     from hydra import compose, initialize_config_dir
 
+    from aqstudy.config.schema import normalise_overrides, store
+
+    store(CONF)
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name=config_name, overrides=overrides, return_hydra_config=hydra)
+        return compose(config_name=config_name, overrides=normalise_overrides(overrides), return_hydra_config=hydra)
 
 
 def _jobs(config_name: str, overrides: list[str]) -> list[list[str]]:
@@ -31,7 +34,7 @@ def _jobs(config_name: str, overrides: list[str]) -> list[list[str]]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     # Hydra composes the job config from the experiment selection; sweeps on the command line join later.
-    cfg = _compose(config_name, [o for o in overrides if o.startswith("+experiment=")], hydra=True)
+    cfg = _compose(config_name, [o for o in overrides if o.lstrip("+").startswith("experiment=")], hydra=True)
     params = [f"{k}={v}" for k, v in (cfg.hydra.sweeper.params or {}).items()]
     parsed = OverridesParser.create().parse_overrides([*params, *overrides])
     return BasicSweeper.split_arguments(parsed, max_batch_size=None)[0]
@@ -99,7 +102,7 @@ def _runs(tracking_uri: str, experiment: str) -> list:
     client = MlflowClient(tracking_uri=tracking_uri)
     found = client.get_experiment_by_name(experiment)
     assert found is not None, f"no MLflow experiment {experiment!r}"
-    return client.search_runs([found.experiment_id])
+    return [run for run in client.search_runs([found.experiment_id]) if "workers" in run.data.params]
 
 
 @pytest.mark.integration

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from aqstudy.analysis import finalize, result_sha256
-from aqstudy.data.openaq_archive import archive_lines, day_range, openaq_source, repartition, take_parts
-from aqstudy.data.sources import DatasetError
+from aqstudy.data.openaq import archive_lines, day_range, openaq_source, repartition, take_parts
+from aqstudy.data.source import DatasetError
 from aqstudy.data.synthetic import SyntheticOpenAQ
 from aqstudy.kernel import aggregate as kernel
 from aqstudy.study.runner import run_study

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from aqstudy.data.sources import synthetic_source
 from aqstudy.data.staging import MANIFEST_NAME, stage
-from aqstudy.storages.s3 import (
+from aqstudy.data.synthetic import synthetic_source
+from aqstudy.storages.s3_client import (
     AwsSetupError,
     S3ObjectStore,
     bucket_region_of,

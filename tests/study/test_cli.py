@@ -8,7 +8,6 @@ import sys
 import pytest
 
 from aqstudy.study.paths import PROJECT_ROOT
-
 from tests.conftest import TINY
 
 pytestmark = pytest.mark.integration
@@ -25,10 +24,15 @@ def _run(tmp_path, *args, check_ok=True):
     return done
 
 
+def _study_runs(client, experiment: str = "cli") -> list:
+    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
+    return [run for run in runs if "workers" in run.data.params]
+
+
 def test_a_multirun_sweeps_every_value_with_one_result(tmp_path, mlflow_client_for):
     done = _run(tmp_path, "-m", "workers=1,3", "chunksize=1,auto", *TINY)
     client = mlflow_client_for(tmp_path / "mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("cli").experiment_id])
+    runs = _study_runs(client)
     assert len(runs) == 4, done.stdout
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert len({r.data.tags["result_sha256"] for r in runs}) == 1
@@ -52,5 +56,61 @@ def test_a_failing_job_does_not_stop_the_multirun(tmp_path, mlflow_client_for):
                 check_ok=False)
     assert done.returncode == 1
     client = mlflow_client_for(tmp_path / "mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("cli").experiment_id])
+    runs = _study_runs(client)
     assert sorted(r.info.status for r in runs) == ["FAILED", "FINISHED"]
+
+
+def test_a_sweep_of_two_jobs_is_one_parent_run_with_two_children_and_a_table(tmp_path, mlflow_client_for):
+    done = _run(tmp_path, "-m", "workers=1,2", *TINY)
+    client = mlflow_client_for(tmp_path / "mlflow.db")
+    experiment = client.get_experiment_by_name("cli").experiment_id
+    parents = client.search_runs([experiment], filter_string="tags.`aqstudy.kind` = 'sweep'")
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert "workers=1,2" in parent.data.tags["aqstudy.command"]
+    children = client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(child.data.params["workers"] for child in children) == ["1", "2"]
+    table = (tmp_path / "sweep.csv")
+    client.download_artifacts(parent.info.run_id, "sweep.csv", str(tmp_path))
+    rows = table.read_text().splitlines()
+    header = rows[0].split(",")
+    assert header[:2] == ["job", "workers"] and {"status", "duration_s", "cost_usd", "run_id"} <= set(header)
+    assert len(rows) == 3
+    # One line per job, then the table: no Lithops wait-loop chatter on the terminal.
+    import re
+
+    assert len([line for line in done.stdout.splitlines() if re.match(r"job \d+: workers=", line)]) == 2
+    assert "Waiting for" not in done.stdout + done.stderr
+    assert len(done.stdout.splitlines()) <= 8, done.stdout
+
+
+def test_a_run_prints_a_few_lines_and_lithops_logging_goes_to_the_log_file(tmp_path):
+    done = _run(tmp_path, *TINY)
+    assert len(done.stdout.splitlines()) <= 4, done.stdout
+    assert "Waiting for" not in done.stdout + done.stderr and "INFO" not in done.stdout + done.stderr
+    log_text = "".join(path.read_text() for path in (tmp_path / "out").glob("*.log"))
+    assert "lithops" in log_text.lower()
+    loud = _run(tmp_path, *TINY, "verbose=true")
+    assert "INFO" in loud.stdout + loud.stderr
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("+workerz=4", "workerz is not a config key; did you mean workers?"),
+    ("data_size=-1", "data_size=-1.0 is not valid; pass a positive number of GB"),
+    ("dataset=local", "dataset.path is not set; pass dataset.path=DIR"),
+    ("backend=nosuch", "Could not find 'backend/nosuch'"),
+])
+def test_bad_values_are_refused_before_anything_starts(tmp_path, override, message):
+    done = _run(tmp_path, *(TINY if override != "dataset=local" else ()), override, check_ok=False)
+    assert done.returncode != 0
+    assert message in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "mlflow.db").exists() or not _any_run(tmp_path)
+
+
+def _any_run(tmp_path) -> bool:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiments = client.search_experiments()
+    return bool(experiments and client.search_runs([e.experiment_id for e in experiments]))

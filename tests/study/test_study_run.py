@@ -69,13 +69,20 @@ def test_the_second_run_reuses_the_staged_dataset(compose):
     assert first.tags["dataset_sha256"] == second.tags["dataset_sha256"]
 
 
-def test_a_missing_dataset_path_fails_the_run_with_the_fix(compose, mlflow_client, tmp_path):
-    result = run_study(compose("dataset=local", f"dataset.path={tmp_path / 'nowhere'}"))
+def test_a_missing_dataset_path_is_refused_before_anything_starts(compose, mlflow_client, tmp_path):
+    with pytest.raises(StudyError, match="does not exist; pass a folder of .ndjson or .ndjson.gz files"):
+        run_study(compose("dataset=local", f"dataset.path={tmp_path / 'nowhere'}"))
+    assert mlflow_client.search_experiments(filter_string="name = 'tests'") == []
+
+
+def test_a_folder_without_data_files_fails_the_run_with_the_fix(compose, mlflow_client, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_study(compose("dataset=local", f"dataset.path={tmp_path / 'empty'}"))
     assert result.status == "FAILED"
-    assert "does not exist; pass a folder of .ndjson or .ndjson.gz files" in result.error
+    assert "holds no .ndjson or .ndjson.gz files" in result.error
     run = mlflow_client.get_run(result.run_id)
     assert run.info.status == "FAILED"
-    assert "does not exist" in run.data.tags["error"]
+    assert "holds no .ndjson" in run.data.tags["error"]
 
 
 def test_bad_axes_are_refused_before_anything_starts(compose):

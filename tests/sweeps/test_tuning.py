@@ -31,12 +31,18 @@ def test_the_search_space_is_checked_with_the_fix_in_the_message():
 def test_any_optuna_sampler_by_name_and_a_clear_error_for_an_unknown_one():
     import optuna
 
-    assert isinstance(t.make_sampler(None), optuna.samplers.NSGAIISampler)
-    assert isinstance(t.make_sampler({"name": "TPESampler", "seed": 1}), optuna.samplers.TPESampler)
+    assert isinstance(t.make_sampler(_sampler(name="NSGAIISampler")), optuna.samplers.NSGAIISampler)
+    assert isinstance(t.make_sampler(_sampler(name="TPESampler", seed=1)), optuna.samplers.TPESampler)
     with pytest.raises(t.TuningError, match="is not an Optuna sampler"):
-        t.make_sampler({"name": "NoSuchSampler"})
+        t.make_sampler(_sampler(name="NoSuchSampler"))
     with pytest.raises(t.TuningError, match="options do not fit RandomSampler"):
-        t.make_sampler({"name": "RandomSampler", "options": {"population_size": 3}})
+        t.make_sampler(_sampler(name="RandomSampler", options={"population_size": 3}))
+
+
+def _sampler(**values):
+    from aqstudy.config.schema import SamplerConfig
+
+    return SamplerConfig(**({"seed": None, "options": {}} | values))
 
 
 def test_trial_overrides_keep_the_sessions_axes_but_not_the_ones_searched():
@@ -45,14 +51,20 @@ def test_trial_overrides_keep_the_sessions_axes_but_not_the_ones_searched():
         "data_size=0.1", "+dataset.extra=1", "workers=2", "memory=1024"]
 
 
-def _tuning_cfg(compose, **tuning) -> dict:
+def _tuning_cfg(compose, **tuning):
+    import dataclasses
+
+    from aqstudy.config.schema import TuneConfig, TuningConfig
+
     cfg = compose("mlflow.experiment=frontier")
-    cfg["tuning"] = {"study_name": "test", "storage": None, "n_trials": 2, "timeout_s": None,
-                     "sampler": {"name": "RandomSampler", "seed": 3},
-                     "space": {"memory": {"type": "int", "low": 512, "high": 4096, "step": 512},
-                               "workers": {"type": "int", "low": 1, "high": 3},
-                               "chunksize": {"type": "int", "low": 1, "high": 2}}} | tuning
-    return cfg
+    values = {"study_name": "test", "storage": None, "n_trials": 2, "timeout_s": None,
+              "sampler": {"name": "RandomSampler", "seed": 3},
+              "space": {"memory": {"type": "int", "low": 512, "high": 4096, "step": 512},
+                        "workers": {"type": "int", "low": 1, "high": 3},
+                        "chunksize": {"type": "int", "low": 1, "high": 2}}} | tuning
+    values["sampler"] = _sampler(**values["sampler"])
+    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    return TuneConfig(**fields, tuning=TuningConfig(**values))
 
 
 def _children(client, parent_run_id: str) -> list:

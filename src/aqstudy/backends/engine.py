@@ -191,14 +191,21 @@ def _wait(executor, futures, *, last=None, poll_s: float | None) -> None:
     # clean_jobs=False: by default wait() deletes the job's data once every call is done, racing the read of
     # the reduce's result ("Unable to get the result"); the run cleans it afterwards. Once every call is done
     # this returns at its first check.
-    executor.wait(futures, throw_except=False, clean_jobs=False)
+    executor.wait(futures, throw_except=False, clean_jobs=False, show_progressbar=_progressbar())
+
+
+def _progressbar() -> bool:
+    """Lithops' wait bar on a terminal only: elsewhere it would print just its leading blank line."""
+    import sys
+
+    return sys.stdout.isatty()
 
 
 def _fetch_reduce(executor, job: dict) -> None:
     if job["reduce"] is None or job["reduce"].error:
         return
     try:
-        job["result"] = executor.get_result(fs=[job["reduce"]])
+        job["result"] = executor.get_result(fs=[job["reduce"]], show_progressbar=False)
     except Exception as exc:  # the reduce's failure is the run's failure, kept as data
         job["error"] = f"{type(exc).__name__}: {exc}"
 
@@ -220,7 +227,7 @@ def _map_then_reduce(executor, job, iterdata, *, chunksize, retries, poll_s, map
 
         retrying = RetryingFunctionExecutor(executor)
         job["maps"] = retrying.map(map_function, iterdata, chunksize=chunksize, retries=retries)
-        retrying.wait(job["maps"], throw_except=False)
+        retrying.wait(job["maps"], throw_except=False, show_progressbar=_progressbar())
         map_futures = [future.response_future for future in job["maps"]]
     else:
         job["maps"] = map_futures = executor.map(map_function, iterdata, chunksize=chunksize)

@@ -10,30 +10,27 @@ from __future__ import annotations
 
 import sys
 
-from aqstudy.backends.lithops_config import build_lithops_config, concurrency
-from aqstudy.study.paths import PROJECT_ROOT
+from aqstudy.backends.lithops_config import build_lithops_config
 
 
 def lithops_config_for(overrides: list[str]) -> dict:
     """The Lithops config a run with these Hydra overrides would use."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
+    from aqstudy.backends import backend_named
+    from aqstudy.config.schema import compose_config
 
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        cfg = OmegaConf.to_container(compose(config_name="config", overrides=overrides), resolve=True)
-    workers = concurrency(workers=cfg["workers"], backend=cfg["backend"]).effective
-    return build_lithops_config(backend=cfg["backend"], storage=cfg["storage"], effective_workers=workers,
-                                memory_mb=cfg["memory"], region=cfg["region"], bucket_region=cfg["bucket_region"],
-                                log_level=cfg["lithops"].get("log_level", "WARNING"))
+    cfg = compose_config(overrides)
+    workers = backend_named(cfg.backend.name).concurrency(workers=cfg.workers, backend=cfg.backend).effective
+    return build_lithops_config(cfg, effective_workers=workers)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the YAML; a config that cannot work prints its one-line error instead."""
     import yaml
+    from hydra.errors import ConfigCompositionException
 
     try:
         config = lithops_config_for(list(sys.argv[1:] if argv is None else argv))
-    except ValueError as error:
+    except (ValueError, ConfigCompositionException) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(yaml.safe_dump(config, sort_keys=False), end="")

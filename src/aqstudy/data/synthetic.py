@@ -10,12 +10,22 @@ small negatives). Object ``i`` depends only on ``(seed, i)``, so any object can 
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from omegaconf import MISSING
+
+from aqstudy.config.schema import DatasetConfig
+from aqstudy.data.source import Dataset, DatasetError, Source, SourceObject, fingerprint_of
 from aqstudy.kernel.columns import POLLUTANTS
+
+#: Bump when the generator's output changes, so old staged copies are not reused.
+SYNTHETIC_FORMAT = 1
 
 #: Countries, a UTC offset for ``date.local`` and whether gases are reported in ppm there (as in the US
 #: and Taiwan feeds) or in µg/m³ (as in the EEA feeds).
@@ -156,3 +166,77 @@ def _offset(hours: float) -> str:
     sign = "-" if hours < 0 else "+"
     minutes = round(abs(hours) * 60)
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass
+class SyntheticDatasetConfig(DatasetConfig):
+    """``conf/dataset/synthetic.yaml``."""
+
+    seed: int = MISSING
+    station_count: int = MISSING
+    object_mb: float = MISSING
+    invalid_share: float = MISSING
+    compression: str = MISSING
+
+
+def synthetic_source(*, seed: int, station_count: int, object_mb: float, data_size_gb: float,
+                     invalid_share: float = 0.01, compression: str = "none") -> Source:
+    """The synthetic OpenAQ dataset of ``data_size_gb`` GB in objects of ``object_mb`` MB.
+
+    :param seed: makes the data; same seed, same bytes.
+    :param station_count: stations of the synthetic network.
+    :param object_mb: size of one object in MB (10^6 bytes), before compression.
+    :param data_size_gb: total input in GB (10^9 bytes), before compression.
+    :param invalid_share: share of invalid readings.
+    :param compression: ``none`` or ``gzip``: how objects are stored.
+    """
+    if data_size_gb is None or data_size_gb <= 0:
+        raise DatasetError(f"data_size={data_size_gb} must be a positive number of GB for the synthetic dataset")
+    if object_mb <= 0:
+        raise DatasetError(f"dataset.object_mb={object_mb} must be positive")
+    if compression not in ("none", "gzip"):
+        raise DatasetError(f"dataset.compression={compression!r} is not known; choose none or gzip")
+    object_bytes = int(object_mb * 1e6)
+    count = max(1, round(data_size_gb * 1e9 / object_bytes))
+    generator: SyntheticOpenAQ | None = None
+
+    def loader(index: int) -> Callable[[], bytes]:
+        def load() -> bytes:
+            nonlocal generator
+            generator = generator or SyntheticOpenAQ(
+                seed=seed, station_count=station_count, object_bytes=object_bytes, invalid_share=invalid_share
+            )
+            data = generator.object_bytes_for(index)
+            return gzip.compress(data, compresslevel=6, mtime=0) if compression == "gzip" else data
+
+        return load
+
+    suffix = ".ndjson.gz" if compression == "gzip" else ".ndjson"
+    payload = {"format": SYNTHETIC_FORMAT, "seed": seed, "stations": station_count, "object_bytes": object_bytes,
+               "objects": count, "invalid_share": invalid_share, "compression": compression}
+    return Source(
+        name="synthetic",
+        fingerprint=fingerprint_of(payload),
+        objects=[SourceObject(f"part-{i:05d}{suffix}", loader(i), object_bytes) for i in range(count)],
+        description=f"synthetic OpenAQ, seed {seed}, {count} objects of {object_mb:g} MB",
+    )
+
+
+class SyntheticDataset(Dataset):
+    name = "synthetic"
+
+    def source(self, dataset: Any, *, data_size_gb: float | None, progress: bool) -> Source:
+        return synthetic_source(seed=dataset.seed, station_count=dataset.station_count, object_mb=dataset.object_mb,
+                                data_size_gb=data_size_gb, invalid_share=dataset.invalid_share,
+                                compression=dataset.compression)
+
+    def check(self, dataset: Any) -> None:
+        self.check_objects(dataset)
+
+    def planned_sizes(self, dataset: Any, *, data_size_gb: float | None) -> list[int]:
+        object_bytes = self.object_bytes(dataset, data_size_gb=data_size_gb)
+        return [object_bytes] * max(1, round(data_size_gb * 1e9 / object_bytes))
+
+
+SCHEMA = SyntheticDatasetConfig
+DATASET = SyntheticDataset()

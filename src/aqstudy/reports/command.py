@@ -15,6 +15,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aqstudy.measure import metrics as m
 from aqstudy.reports import tables as r
@@ -74,6 +75,26 @@ def resolve_experiment(client, name: str | None):
     return client.get_experiment(latest[0].info.experiment_id)
 
 
+def find_sweep(client, run_id: str | None):
+    """The parent run of sweep ``run_id``, or (None) of the latest sweep in the store, or None if there is none."""
+    from aqstudy.sweeps.callbacks import KIND_SWEEP, TAG_KIND
+
+    if run_id:
+        try:
+            run = client.get_run(run_id)
+        except Exception:
+            raise ReportError(f"report.sweep={run_id!r} is not a run of this MLflow store; pass the parent run id "
+                              "of a -m sweep (shown in the MLflow UI), or leave it null for the latest") from None
+        if run.data.tags.get(TAG_KIND) != KIND_SWEEP:
+            raise ReportError(f"report.sweep={run_id!r} is not a sweep's parent run; pass the run a -m sweep made")
+        return run
+    experiments = client.search_experiments()
+    found = client.search_runs([e.experiment_id for e in experiments],
+                               filter_string=f"tags.`{TAG_KIND}` = '{KIND_SWEEP}'",
+                               order_by=["attributes.start_time DESC"], max_results=1) if experiments else []
+    return found[0] if found else None
+
+
 def read_runs(client, experiment_id: str, filter_string: str = "") -> list[dict]:
     """Every run of the experiment matching the MLflow filter, as plain records (oldest first)."""
     from mlflow.exceptions import MlflowException
@@ -108,7 +129,7 @@ def read_calls(client, run_id: str) -> list[dict] | None:
 
 def machine_description() -> str:
     """CPU model, cores, RAM and OS of this machine, in one line."""
-    from aqstudy.backends.lithops_config import this_machine
+    from aqstudy.backends.localhost import this_machine
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -173,7 +194,7 @@ def _point_labels(points: list[dict]) -> list[str]:
 
 def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str = "", out: str | None = None,
                 timeline_run: str | None = None, note: str = "", max_call_files: int = 200,
-                invocation: str = "python src/report.py") -> ReportOutcome:
+                invocation: str = "python src/report.py", sweep: str | None = None) -> ReportOutcome:
     """Read the runs, write every table (md, csv, tex) and figure (png), and a README.md that shows them.
 
     :param tracking_uri: the MLflow store.
@@ -184,12 +205,21 @@ def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str
     :param note: a sentence for the header (where the runs were made, what to beware of).
     :param max_call_files: at most this many runs' ``calls.csv`` are read for the start-up figure.
     :param invocation: the command that made the report, quoted in its header.
+    :param sweep: a ``-m`` sweep's parent run id: report its jobs. With neither this nor ``experiment``, the
+        latest sweep of the store is reported (or, when there is none, the experiment of the latest run).
     """
     from aqstudy.reports import figures
     from aqstudy.reports.figures import timeline
 
     client = _client(tracking_uri)
-    found = resolve_experiment(client, experiment)
+    parent = find_sweep(client, sweep) if sweep or not experiment else None
+    if parent is not None:
+        found = client.get_experiment(parent.info.experiment_id)
+        only_sweep = f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+        filter_string = f"{only_sweep} and {filter_string}" if filter_string else only_sweep
+        note = note or f"The jobs of sweep run {parent.info.run_id} ({parent.data.tags.get('aqstudy.command', '')})."
+    else:
+        found = resolve_experiment(client, experiment)
     runs = read_runs(client, found.experiment_id, filter_string)
     rows = r.finished_rows(runs)
     study_runs = [run for run in runs if r.is_study_run(run)]
@@ -313,17 +343,16 @@ def _header(experiment: str, *, tracking_uri: str, filter_string: str, runs: lis
     return "\n".join(lines) + "\n"
 
 
-def main_entry(cfg: dict, *, invocation: str = "python src/report.py") -> int:
+def main_entry(cfg: Any, *, invocation: str = "python src/report.py") -> int:
     """What ``src/report.py`` calls: make the report, print where it went or a one-line error; the exit code."""
     from aqstudy.study.tracking import resolve_tracking_uri
 
-    report_cfg = cfg.get("report") or {}
+    settings = cfg.report
     try:
         outcome = make_report(
-            tracking_uri=resolve_tracking_uri(cfg["mlflow"].get("tracking_uri")),
-            experiment=cfg["mlflow"].get("experiment"), filter_string=report_cfg.get("filter") or "",
-            out=report_cfg.get("out"), timeline_run=report_cfg.get("timeline_run"), note=report_cfg.get("note") or "",
-            max_call_files=int(report_cfg.get("max_call_files", 200)), invocation=invocation,
+            tracking_uri=resolve_tracking_uri(cfg.mlflow.tracking_uri), experiment=cfg.mlflow.experiment,
+            filter_string=settings.filter, out=settings.out, timeline_run=settings.timeline_run, note=settings.note,
+            max_call_files=settings.max_call_files, invocation=invocation, sweep=settings.sweep,
         )
     except ReportError as error:
         print(f"error: {redact_text(str(error))}", file=sys.stderr)

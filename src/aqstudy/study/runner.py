@@ -15,15 +15,18 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from aqstudy.backends.lithops_config import build_lithops_config, concurrency, resolve_chunksize
+from aqstudy.backends import backend_named
+from aqstudy.backends.lithops_config import build_lithops_config, resolve_chunksize
+from aqstudy.config import ConfigError
+from aqstudy.config.schema import as_dict
+from aqstudy.config.validation import validate
 from aqstudy.data.sources import DatasetError, source_from_config
-from aqstudy.kernel.columns import ANALYSES
 from aqstudy.measure import metrics as m
-from aqstudy.measure.cost import gb_second_price
-from aqstudy.storages.s3 import AwsSetupError
-from aqstudy.study import cloud
+from aqstudy.storages import storage_named
+from aqstudy.storages.s3_client import AwsSetupError
 from aqstudy.study.paths import lithops_home, point_lithops_at
 from aqstudy.study.redaction import install_log_redaction, redact_text
+from aqstudy.study.signals import Interrupted, raise_if_interrupted, signals_as_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -49,54 +52,27 @@ class RunResult:
     objects: list[dict] = field(default_factory=list)
 
 
-def validate(cfg: dict) -> None:
-    """Reject bad axis values before anything starts, with the fix in the message."""
-    if not isinstance(cfg.get("workers"), int) or cfg["workers"] < 1:
-        raise StudyError(f"workers={cfg.get('workers')!r} is not valid; pass a whole number ≥ 1")
-    if not isinstance(cfg.get("memory"), int) or not 128 <= cfg["memory"] <= 10240:
-        raise StudyError(f"memory={cfg.get('memory')!r} is not valid; pass MB between 128 and 10240 (Lambda's range)")
-    try:
-        resolve_chunksize(cfg.get("chunksize"), objects=1, workers=1)
-    except ValueError as error:
-        raise StudyError(str(error)) from None
-    from aqstudy.backends.engine import SPAWN_REDUCER_VALUES
-
-    if cfg["backend"].get("spawn_reducer", 0) not in SPAWN_REDUCER_VALUES:
-        raise StudyError(f"backend.spawn_reducer={cfg['backend']['spawn_reducer']!r} is not valid; pass 0 (the reducer "
-                         "is submitted with the maps) or 100 (once they are all done)")
-    if cfg["analysis"]["name"] not in ANALYSES:
-        raise StudyError(f"analysis={cfg['analysis']['name']!r} is not known; choose {' or '.join(ANALYSES)}")
-    try:
-        gb_second_price(region=cfg["region"], architecture=cfg["backend"].get("architecture", "x86_64"))
-    except ValueError as error:
-        raise StudyError(str(error)) from None
-    try:
-        cloud.check_config(cfg)
-    except AwsSetupError as error:
-        raise StudyError(str(error)) from None
+def run_name(cfg: Any) -> str:
+    """A run name made of the axes, e.g. ``day_average-w8-m2048-cauto-0.2GB``."""
+    return (cfg.mlflow.run_name or
+            f"{cfg.analysis.name}-w{cfg.workers}-m{cfg.memory}-c{cfg.chunksize}-{cfg.data_size}GB"
+            + (f"-r{cfg.repeat}" if cfg.repeat else ""))
 
 
-def run_name(cfg: dict) -> str:
-    """A run name made of the axes, e.g. ``day_average-w8-m2048-c auto-0.2GB``."""
-    return (cfg["mlflow"].get("run_name") or
-            f"{cfg['analysis']['name']}-w{cfg['workers']}-m{cfg['memory']}-c{cfg['chunksize']}-{cfg['data_size']}GB"
-            + (f"-r{cfg['repeat']}" if cfg.get("repeat") else ""))
-
-
-def params_of(cfg: dict) -> dict[str, Any]:
-    """The run's axes and settings as MLflow params."""
-    import lithops  # noqa: F401  (version below; already imported by the run)
+def params_of(cfg: Any) -> dict[str, Any]:
+    """The run's axes and settings as MLflow params (from the same object as the fingerprint and config.yaml)."""
     from lithops.version import __version__ as lithops_version
 
+    values = as_dict(cfg)
     return {
-        "workers": cfg["workers"], "memory": cfg["memory"], "chunksize": cfg["chunksize"],
-        "data_size": cfg["data_size"], "region": cfg["region"], "bucket_region": cfg["bucket_region"],
-        "repeat": cfg.get("repeat", 0), "backend": cfg["backend"]["name"], "storage": cfg["storage"]["name"],
-        "dataset": cfg["dataset"]["name"], "analysis": cfg["analysis"]["name"],
-        "lithops_version": lithops_version, "python_version": platform.python_version(),
-        **{f"backend.{k}": v for k, v in cfg["backend"].items() if k != "name"},
-        **{f"dataset.{k}": v for k, v in cfg["dataset"].items() if k != "name"},
-        "storage.bucket": cfg["storage"].get("bucket"),
+        "workers": cfg.workers, "memory": cfg.memory, "chunksize": cfg.chunksize, "data_size": cfg.data_size,
+        "region": cfg.region, "bucket_region": cfg.bucket_region, "repeat": cfg.repeat,
+        "backend": cfg.backend.name, "storage": cfg.storage.name, "dataset": cfg.dataset.name,
+        "analysis": cfg.analysis.name, "lithops_version": lithops_version,
+        "python_version": platform.python_version(),
+        **{f"backend.{k}": v for k, v in values["backend"].items() if k != "name"},
+        **{f"dataset.{k}": v for k, v in values["dataset"].items() if k != "name"},
+        "storage.bucket": cfg.storage.bucket,
     }
 
 
@@ -117,125 +93,79 @@ def find_finished_run(client, experiment_id: str, fingerprint: str) -> str | Non
     return runs[0].info.run_id if runs else None
 
 
-#: Seconds a run stopped by SIGTERM has to record itself before the process exits regardless.
-SIGTERM_GRACE_S = 30
-
-
-#: Signals received and not yet acted on. Python raises a signal's exception wherever the main thread is;
-#: inside a garbage-collector callback (SQLAlchemy registers some, MLflow triggers them) the exception is
-#: printed and dropped, so the signal is also remembered here and acted on at the next check.
-_RECEIVED: list[str] = []
-
-
-def interrupt_on_signal(signum, frame) -> None:
-    """Signal handler: Ctrl-C and SIGTERM end a run alike (measured calls kept, run KILLED, temp data
-    cleaned, exit 130 or 143). ``src/run.py`` installs it for the whole process."""
-    import signal
-    import threading
-
-    name = signal.Signals(signum).name
-    _RECEIVED.append(name)
-    if name == "SIGTERM":
-        # Should the clean-up itself hang (an interrupted library holding a lock), the process still ends.
-        import os
-
-        watchdog = threading.Timer(SIGTERM_GRACE_S, os._exit, args=(143,))
-        watchdog.daemon = True
-        watchdog.start()
-    raise Interrupted(name)
-
-
-def raise_if_interrupted() -> None:
-    """Act on a signal whose exception was dropped (see :data:`_RECEIVED`)."""
-    if _RECEIVED:
-        name = _RECEIVED[0]
-        _RECEIVED.clear()
-        raise Interrupted(name)
-
-
-@contextmanager
-def _signals_as_interrupt():
-    """:func:`interrupt_on_signal` for SIGINT and SIGTERM while a run lasts; a signal whose exception was
-    dropped stops the process once the run has ended."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {number: signal.signal(number, interrupt_on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    except KeyboardInterrupt:
-        _RECEIVED.clear()  # delivered
-        raise
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-    raise_if_interrupted()
-
-
-class Interrupted(KeyboardInterrupt):
-    """The run was stopped by a signal; ``signal_name`` says which."""
-
-    def __init__(self, signal_name: str = "SIGINT"):
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-
-
-def run_study(cfg: dict, *, map_function=None, reduce_function=None, parent_run_id: str | None = None,
+def run_study(cfg: Any, *, map_function=None, reduce_function=None, parent_run_id: str | None = None,
               tags: dict[str, str] | None = None) -> RunResult:
-    """Run one study job described by the resolved config ``cfg`` and track it in MLflow.
+    """Run one study job described by ``cfg`` and track it in MLflow.
 
-    :param cfg: the composed Hydra config as a plain dict (``OmegaConf.to_container(resolve=True)``).
+    :param cfg: the composed config object (:class:`aqstudy.config.schema.StudyConfig`).
     :param map_function: replaces the map (tests inject failures through it).
     :param reduce_function: replaces the reduce (benchmarks run the original study's through it); it must
         return ``combined`` (Arrow IPC bytes of a partial table) and ``calls``, as the default does.
-    :param parent_run_id: makes the tracked run a nested child (an Optuna trial under its study session).
+    :param parent_run_id: makes the tracked run a nested child (a sweep's job, an Optuna trial).
     :param tags: extra tags set when the run is created (e.g. the Optuna study and trial number).
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start
         and for an interrupt (after the run is marked KILLED).
     """
     from aqstudy.study import collector
 
+    sweep_parent = None if parent_run_id else _sweep_parent(cfg)
+    if sweep_parent:
+        tags = {**(tags or {}), "aqstudy.job": str(_job_number())}
     try:
-        with _signals_as_interrupt():
+        with signals_as_interrupt():
             return _run_study(cfg, map_function=map_function, reduce_function=reduce_function,
-                              parent_run_id=parent_run_id, tags=tags)
+                              parent_run_id=parent_run_id or sweep_parent, tags=tags)
     finally:
         collector.resume()
 
 
-def _run_study(cfg: dict, *, map_function, reduce_function, parent_run_id, tags) -> RunResult:
+def _sweep_parent(cfg: Any) -> str | None:
+    """The MLflow parent run of the ``-m`` sweep this job belongs to, if any (:mod:`aqstudy.sweeps.callbacks`)."""
+    from aqstudy.sweeps.callbacks import current_sweep_parent
+
+    return current_sweep_parent(experiment=cfg.mlflow.experiment)
+
+
+def _job_number() -> int:
+    from hydra.core.hydra_config import HydraConfig
+
+    return int(HydraConfig.get().job.num) if HydraConfig.initialized() else 0
+
+
+def _run_study(cfg: Any, *, map_function, reduce_function, parent_run_id, tags) -> RunResult:
     from aqstudy.study.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
     from aqstudy.sweeps.fingerprint import code_version, config_fingerprint
 
-    validate(cfg)
+    try:
+        validate(cfg)
+    except (ConfigError, DatasetError) as error:
+        raise StudyError(str(error)) from None
+    started_at = time.time()
     install_log_redaction()
-    point_lithops_at(lithops_home(cfg["lithops"].get("home")))
-    tracking_uri = resolve_tracking_uri(cfg["mlflow"].get("tracking_uri"))
+    point_lithops_at(lithops_home(cfg.lithops.home))
+    tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
     source, source_error = None, None
     try:
-        source = source_from_config(cfg["dataset"], data_size_gb=cfg.get("data_size"),
-                                    progress=bool(cfg.get("progress", True)))
+        source = source_from_config(cfg.dataset, data_size_gb=cfg.data_size, progress=cfg.progress)
     except DatasetError as error:
         source_error = error
     fingerprint = config_fingerprint(cfg, dataset_fingerprint=source.fingerprint if source else "unavailable")
-    if cfg.get("resume") and source is not None:
+    if cfg.resume and source is not None:
         from aqstudy.study.tracking import client_for, experiment_id
 
         client = client_for(tracking_uri)
-        done = find_finished_run(client, experiment_id(client, cfg["mlflow"]["experiment"], tracking_uri),
-                                 fingerprint)
+        done = find_finished_run(client, experiment_id(client, cfg.mlflow.experiment, tracking_uri), fingerprint)
         if done:
             log.info("resume: skipping %s, FINISHED as MLflow run %s", run_name(cfg), done)
             return RunResult(status="SKIPPED", run_id=done, summary=f"skipped: already FINISHED as run {done}")
+    backend = backend_named(cfg.backend.name)
     # Started before MLflow is opened: in a fresh process MLflow's import (~2 s) hides the runtime's (~0.35 s).
     runtime = ExitStack()
-    runtime.enter_context(_fork_server(cfg, source_error))
+    if source_error is None:
+        runtime.enter_context(backend.runtime(cfg))
     try:
-        run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"], run_name=run_name(cfg),
-                         parent_run_id=parent_run_id,
+        run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment, run_name=run_name(cfg),
+                         parent_run_id=parent_run_id, start_time=started_at,
                          tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(tags or {})})
     except BaseException as error:
         runtime.close()
@@ -243,15 +173,16 @@ def _run_study(cfg: dict, *, map_function, reduce_function, parent_run_id, tags)
             raise
         raise StudyError(f"the MLflow store {tracking_uri} cannot be used ({type(error).__name__}: {error}); "
                          "pass mlflow.tracking_uri=sqlite:///path/to/mlflow.db or a tracking server") from error
-    result = RunResult(status="RUNNING", run_id=run.run_id)
-    artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(cfg)}
+    result = RunResult(status="RUNNING", run_id=run.run_id, params=params_of(cfg))
+    artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(as_dict(cfg))}
+    ended_at = None
     try:
-        with cloud.endpoint_env(cfg["storage"]), runtime:
+        with _endpoint_environment(cfg), runtime:
             if source_error is not None:
                 raise source_error
             _run(cfg, result, artifacts, source, map_function=map_function, reduce_function=reduce_function)
         result.status = "FINISHED"
-    except (StudyError, DatasetError, AwsSetupError) as error:
+    except (StudyError, DatasetError, AwsSetupError, ConfigError) as error:
         result.status, result.error = "FAILED", str(error)
     except KeyboardInterrupt as interrupt:
         from aqstudy.backends.engine import JobInterrupted
@@ -266,61 +197,79 @@ def _run_study(cfg: dict, *, map_function, reduce_function, parent_run_id, tags)
         log.exception("run failed")
         result.status, result.error = "FAILED", f"{type(error).__name__}: {error}"
     finally:
+        ended_at = time.time()
         if result.error:
             result.error = redact_text(result.error)
             result.tags["error"] = result.error
         run.log(params=result.params, metrics=result.metrics, tags=result.tags)
         run.log_artifacts(artifacts)
-        run.end(result.status)
+        run.end(result.status, end_time=ended_at)
     return result
 
 
-def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=None, reduce_function=None) -> None:
+@contextmanager
+def _endpoint_environment(cfg: Any):
+    """The storage's endpoint variables in the environment while the run lasts (every boto3 client made
+    meanwhile, ours, Lithops' and its local workers', reads them); put back afterwards."""
+    import os
+
+    values = storage_named(cfg.storage.name).endpoint_environment(cfg.storage)
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=None, reduce_function=None) -> None:
     from aqstudy.analysis import finalize, result_sha256
     from aqstudy.backends import engine
     from aqstudy.data.staging import stage
 
-    plan = concurrency(workers=cfg["workers"], backend=cfg["backend"])
+    backend = backend_named(cfg.backend.name)
+    plan = backend.concurrency(workers=cfg.workers, backend=cfg.backend)
     if plan.capped_reason:
         log.warning(plan.capped_reason)
         result.tags["workers_capped"] = "true"
-    local = cfg["backend"]["name"] == "localhost"
-    if local:
-        log.info("memory=%d MB is recorded for the cost model but not enforced on localhost", cfg["memory"])
-        result.tags["memory_enforced"] = "false"
-    lithops_config = build_lithops_config(
-        backend=cfg["backend"], storage=cfg["storage"], effective_workers=plan.effective,
-        memory_mb=cfg["memory"], region=cfg["region"], bucket_region=cfg["bucket_region"],
-        log_level=cfg["lithops"].get("log_level", "WARNING"), python=_local_python(cfg) if local else None,
-    )
-    result.params |= params_of(cfg) | {"effective_workers": plan.effective}
+    if not backend.memory_enforced:
+        log.info("memory=%d MB is recorded for the cost model but not enforced on %s", cfg.memory, backend.name)
+    lithops_config = build_lithops_config(cfg, effective_workers=plan.effective, python=backend.local_python(cfg))
+    result.params["effective_workers"] = plan.effective
     if source.skipped:
         artifacts["skipped_files.txt"] = "\n".join(source.skipped) + "\n"
-    store = cloud.open_object_store(cfg, lithops_config)
-    staged = stage(source, store, progress=bool(cfg.get("progress", True)))
-    chunksize = resolve_chunksize(cfg["chunksize"], objects=len(staged.objects), workers=cfg["workers"])
+    store = storage_named(cfg.storage.name).open_object_store(cfg, lithops_config)
+    staged = stage(source, store, progress=cfg.progress)
+    chunksize = resolve_chunksize(cfg.chunksize, objects=len(staged.objects), workers=cfg.workers)
     result.params |= {"objects": len(staged.objects), "input_bytes": staged.input_bytes,
                       "effective_chunksize": chunksize, "dataset_prefix": staged.prefix}
     result.tags |= {"dataset_sha256": staged.dataset_sha256, "dataset_reused": str(staged.reused).lower()}
-    result.tags |= cloud.run_tags(cfg)
+    result.tags |= run_tags(cfg)
     result.metrics["staging_s"] = staged.staging_s
     result.input_bytes, result.effective_workers, result.objects = staged.input_bytes, plan.effective, staged.objects
 
-    warm = cloud.warm_up(lithops_config, calls=plan.effective) if cfg.get("warm_up") else None
-    if warm and warm.error:
-        result.tags["warm_up_error"] = warm.error
+    warm = None
+    if cfg.warm_up:
+        from aqstudy.backends.warm_up import warm_up
+
+        warm = warm_up(lithops_config, calls=plan.effective)
+        if warm.error:
+            result.tags["warm_up_error"] = warm.error
     # The executor as a context manager: on the way out Lithops stops its monitor and invoker and kills
     # any runner it still has. Without that, an interrupt could leave the reducer's runner waiting for
     # maps that were killed, and the process could not exit while Lithops' job manager waited on it.
     with engine.make_executor(lithops_config) as executor:
         try:
-            if cfg.get("force_cold_start"):
-                result.tags["cold_start_method"] = cloud.force_cold_start(executor, cfg)
+            if cfg.force_cold_start:
+                result.tags["cold_start_method"] = backend.force_cold_start(executor, cfg)
             outcome = engine.run_map_reduce(
                 executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
-                retries=int(cfg.get("retries", 0)), verify_sha256=cfg.get("verify") == "sha256",
-                spawn_reducer=int(cfg["backend"].get("spawn_reducer", 0)),
-                reduce_poll_s=cfg["backend"].get("reduce_poll_s"),
+                retries=cfg.retries, verify_sha256=cfg.verify == "sha256",
+                spawn_reducer=cfg.backend.spawn_reducer, reduce_poll_s=cfg.backend.reduce_poll_s,
                 **({"map_function": map_function} if map_function else {}),
                 **({"reduce_function": reduce_function} if reduce_function else {}),
             )
@@ -331,7 +280,7 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
     if outcome.error:
         raise StudyError(f"a function failed: {outcome.error}")
 
-    table = finalize(outcome.combined, analysis=cfg["analysis"]["name"])
+    table = finalize(outcome.combined, analysis=cfg.analysis.name)
     records = sum(row["records"] or 0 for row in outcome.calls if row["phase"] == "map")
     invalid = sum(row["invalid_records"] or 0 for row in outcome.calls if row["phase"] == "map")
     result.metrics |= {m.RECORDS: records, m.INVALID_RECORDS: invalid, m.RESULT_ROWS: table.num_rows}
@@ -345,33 +294,16 @@ def _run(cfg: dict, result: RunResult, artifacts: dict, source, *, map_function=
     result.summary = _summary(cfg, result, staged, plan.effective, chunksize)
 
 
-def _local_python(cfg: dict) -> str | None:
-    """The localhost runtime: this interpreter, with ``backend.preload`` imported once per worker if set."""
-    from aqstudy.backends.localhost.local_runtime import launcher
-
-    preload = list(cfg["backend"].get("preload") or [])
-    if not preload:
-        return None
-    return launcher(python=sys.executable, preload=preload, folder=lithops_home(cfg["lithops"].get("home")) / "runtime")
-
-
-def _fork_server(cfg: dict, source_error: Exception | None):
-    """The fork server for the run's Lithops localhost runners
-    (:mod:`aqstudy.backends.localhost.fork_server`), if it has one.
-
-    Started first thing, so its imports overlap the host's set-up, and kept for the process's next run with
-    the same settings (a sweep's runs then all start their maps alike); a failed or interrupted run stops it.
-    """
-    from contextlib import nullcontext
-
-    from aqstudy.backends.localhost import fork_server
-
-    preload = list(cfg["backend"].get("preload") or [])
-    if (cfg["backend"]["name"] != "localhost" or not preload or not cfg["backend"].get("fork_server", True)
-            or source_error is not None):
-        return nullcontext()
-    return fork_server.kept(python=sys.executable, preload=preload,
-                            preload_idle=list(cfg["backend"].get("preload_idle") or []))
+def run_tags(cfg: Any) -> dict[str, str]:
+    """Tags that say how the run was set up: locality, warm-up, forced cold starts, the backend's and the
+    storage's own."""
+    return {
+        "data_locality": "same-region" if cfg.region == cfg.bucket_region else "cross-region",
+        "warm_up": str(cfg.warm_up).lower(),
+        "force_cold_start": str(cfg.force_cold_start).lower(),
+        **backend_named(cfg.backend.name).run_tags(cfg),
+        **storage_named(cfg.storage.name).run_tags(cfg),
+    }
 
 
 def _clean(executor) -> None:
@@ -381,25 +313,26 @@ def _clean(executor) -> None:
         log.warning("Lithops could not clean its temporary data: %s", error)
 
 
-def _record_calls(cfg: dict, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int,
+def _record_calls(cfg: Any, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int,
                   objects: list[dict], warm=None) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from aqstudy.measure.usage import cost_metrics
     from aqstudy.reports.figures import timeline
 
     result.metrics |= m.derive_metrics(calls=outcome.calls, submitted_at=outcome.submitted_at,
                                        finished_at=outcome.finished_at, effective_workers=workers,
                                        input_bytes=input_bytes)
-    cost_metrics, cost_tags = cloud.cost_metrics(cfg, calls=outcome.calls, objects=objects, warm=warm,
-                                                 invocation_durations_s=outcome.invocation_durations_s,
-                                                 duration_s=result.metrics[m.DURATION_S])
-    result.metrics |= cost_metrics
+    costs, cost_tags = cost_metrics(cfg, calls=outcome.calls, objects=objects, warm=warm,
+                                    invocation_durations_s=outcome.invocation_durations_s,
+                                    duration_s=result.metrics[m.DURATION_S])
+    result.metrics |= costs
     result.tags |= cost_tags
     artifacts["calls.csv"] = _csv(outcome.calls, m.CALL_COLUMNS)
-    import tempfile
-    from pathlib import Path
-
     with tempfile.TemporaryDirectory() as folder:
         path = timeline(outcome.calls, submitted_at=outcome.submitted_at, path=Path(folder) / "timeline.png",
-                        title=f"{cfg['analysis']['name']}: {len(outcome.calls)} calls, {workers} workers")
+                        title=f"{cfg.analysis.name}: {len(outcome.calls)} calls, {workers} workers")
         artifacts["timeline.png"] = path.read_bytes()
 
 
@@ -411,38 +344,61 @@ def _result_csv(table) -> str:
     return buffer.getvalue().decode()
 
 
-def _summary(cfg: dict, result: RunResult, staged, workers: int, chunksize: int) -> str:
+def _summary(cfg: Any, result: RunResult, staged, workers: int, chunksize: int) -> str:
     metrics = result.metrics
     return (
-        f"{cfg['analysis']['name']} over {len(staged.objects)} objects ({staged.input_bytes / 1e6:.0f} MB, "
-        f"{'reused' if staged.reused else 'staged'}) on {cfg['backend']['name']} with {workers} workers, "
+        f"{cfg.analysis.name} over {len(staged.objects)} objects ({staged.input_bytes / 1e6:.0f} MB, "
+        f"{'reused' if staged.reused else 'staged'}) on {cfg.backend.name} with {workers} workers, "
         f"chunksize {chunksize}: {metrics[m.DURATION_S]:.2f} s ({metrics.get(m.THROUGHPUT_MB_S, 0):.0f} MB/s), "
         f"{int(metrics[m.CALLS])} calls, {int(metrics[m.COLD_STARTS])} cold starts, peak "
         f"{metrics.get(m.PEAK_MEMORY_MB, 0):.0f} MB per call; {int(metrics[m.RECORDS])} records "
         f"({int(metrics[m.INVALID_RECORDS])} invalid) → {int(metrics[m.RESULT_ROWS])} rows, "
         f"result_sha256 {result.tags['result_sha256'][:12]}…; would cost ${metrics[m.COST_USD]:.6f} on AWS Lambda "
-        f"at {cfg['memory']} MB in {cfg['region']}."
+        f"at {cfg.memory} MB in {cfg.region}."
     )
 
 
-def main_entry(cfg: dict) -> RunResult:
-    """What ``src/run.py`` calls: run, print the summary or the one-line error."""
+def config_line(cfg: Any) -> str:
+    """The one line a run prints first: what it is about to do."""
+    return (f"run: {cfg.analysis.name} · backend={cfg.backend.name} storage={cfg.storage.name} "
+            f"dataset={cfg.dataset.name} data_size={cfg.data_size} workers={cfg.workers} memory={cfg.memory} "
+            f"chunksize={cfg.chunksize} region={cfg.region} bucket_region={cfg.bucket_region}")
+
+
+def job_line(cfg: Any, result: RunResult) -> str:
+    """A sweep job's one line: its axes and what it measured (or why it failed)."""
+    axes = f"workers={cfg.workers} memory={cfg.memory} chunksize={cfg.chunksize} data_size={cfg.data_size}"
+    if result.status == "FINISHED":
+        metrics = result.metrics
+        return (f"job {_job_number()}: {axes} → {metrics[m.DURATION_S]:.2f} s, ${metrics[m.COST_USD]:.6f}, "
+                f"{int(metrics[m.COLD_STARTS])} cold starts (run {result.run_id})")
+    return f"job {_job_number()}: {axes} → {result.status}: {result.error or result.summary}"
+
+
+def main_entry(cfg: Any, *, in_sweep: bool = False) -> RunResult:
+    """What ``src/run.py`` calls: check, run, print what a person reads (the config line, the summary or the
+    one-line error; in a sweep, one line per job) and return the result."""
     from aqstudy.sweeps import planning
 
     started = time.perf_counter()
     raise_if_interrupted()
     try:
+        validate(cfg)
         if planning.plan_or_refuse(cfg):
             return RunResult(status="PLANNED")
+        if not in_sweep:
+            print(config_line(cfg), flush=True)
         result = run_study(cfg)
-    except (StudyError, DatasetError, AwsSetupError, planning.BudgetError) as error:
+    except (StudyError, DatasetError, AwsSetupError, ConfigError, planning.BudgetError) as error:
         print(f"error: {redact_text(str(error))}", file=sys.stderr)
         return RunResult(status="FAILED", error=str(error))
-    if result.status == "SKIPPED":
+    if in_sweep:
+        print(job_line(cfg, result), file=sys.stdout if result.status in ("FINISHED", "SKIPPED") else sys.stderr)
+    elif result.status == "SKIPPED":
         print(result.summary)
     elif result.status == "FINISHED":
         print(result.summary)
-        print(f"MLflow run {result.run_id} in {cfg['mlflow']['experiment']} ({time.perf_counter() - started:.1f} s); "
+        print(f"MLflow run {result.run_id} in {cfg.mlflow.experiment} ({time.perf_counter() - started:.1f} s); "
               "open it with `make ui`.")
     else:
         print(f"error: {result.error} (MLflow run {result.run_id} marked {result.status})", file=sys.stderr)

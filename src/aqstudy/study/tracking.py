@@ -85,18 +85,23 @@ class TrackedRun:
     :param tracking_uri: the MLflow store.
     :param experiment: experiment name.
     :param run_name: name shown in the UI.
-    :param parent_run_id: makes this a nested child run (Optuna trials under a study session).
+    :param parent_run_id: makes this a nested child run (a sweep's jobs, Optuna trials under a study session).
+    :param start_time: when the run began (epoch s); now when omitted.
     """
 
     def __init__(self, *, tracking_uri: str, experiment: str, run_name: str | None = None,
-                 parent_run_id: str | None = None, tags: dict[str, str] | None = None):
+                 parent_run_id: str | None = None, tags: dict[str, str] | None = None,
+                 start_time: float | None = None):
         self.tracking_uri = tracking_uri
         self.client = client_for(tracking_uri)
         self.experiment_id = experiment_id(self.client, experiment, tracking_uri)
         run_tags = dict(tags or {})
         if parent_run_id:
             run_tags["mlflow.parentRunId"] = parent_run_id
-        run = self.client.create_run(self.experiment_id, run_name=run_name, tags=run_tags)
+        # start_time (epoch s): when the run itself began, so the UI's Duration column is the run's.
+        run = self.client.create_run(self.experiment_id, run_name=redact_text(run_name) if run_name else None,
+                                     tags=run_tags,
+                                     start_time=int(start_time * 1000) if start_time else None)
         self.run_id = run.info.run_id
         self.artifact_uri = run.info.artifact_uri
         self.status: str | None = None
@@ -132,11 +137,13 @@ class TrackedRun:
                     target.write_text(content)
             self.client.log_artifacts(self.run_id, folder)
 
-    def end(self, status: str) -> None:
-        """Close the run as FINISHED, FAILED or KILLED (once)."""
+    def end(self, status: str, *, end_time: float | None = None) -> None:
+        """Close the run as FINISHED, FAILED or KILLED (once); ``end_time`` (epoch s) when the run itself ended,
+        before its logging."""
         if self.status is None:
             self.status = status
-            self.client.set_terminated(self.run_id, status=status)
+            self.client.set_terminated(self.run_id, status=status,
+                                       end_time=int(end_time * 1000) if end_time else None)
 
 
 def redacted_yaml(config: dict) -> str:

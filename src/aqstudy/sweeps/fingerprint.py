@@ -6,9 +6,13 @@ import hashlib
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+from aqstudy.config.schema import as_dict
 
 #: Config keys that say where and how a run is tracked or shown, not what it measures.
-NOT_PART_OF_A_RUN = ("mlflow", "lithops", "progress", "resume", "plan", "budget_usd", "hydra", "tuning", "report")
+NOT_PART_OF_A_RUN = ("mlflow", "lithops", "progress", "verbose", "resume", "plan", "budget_usd", "hydra", "tuning",
+                     "report")
 
 
 @cache
@@ -21,13 +25,14 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def config_fingerprint(cfg: dict, *, dataset_fingerprint: str, code: str | None = None) -> str:
+def config_fingerprint(cfg: Any, *, dataset_fingerprint: str, code: str | None = None) -> str:
     """sha256 of what makes two runs the same measurement: axes and settings, dataset, code version.
 
-    :param cfg: the resolved config.
+    :param cfg: the config object (or its :func:`aqstudy.config.schema.as_dict`).
     :param dataset_fingerprint: identifies the input data (changes whenever its content would).
     :param code: the code version (this checkout's when omitted).
     """
-    axes = {key: value for key, value in cfg.items() if key not in NOT_PART_OF_A_RUN}
+    values = cfg if isinstance(cfg, dict) else as_dict(cfg)
+    axes = {key: value for key, value in values.items() if key not in NOT_PART_OF_A_RUN}
     payload = {"axes": axes, "dataset": dataset_fingerprint, "code": code or code_version()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from aqstudy.backends.lithops_config import resolve_chunksize
-from aqstudy.data.sources import DatasetError
+from aqstudy.config.schema import as_dict
 from aqstudy.measure import cost as c
 
 #: S3 read speed of one function, MB/s: flat from 100 to 1,000 functions (Lithops' benchmarks, 2022; REFERENCE).
@@ -35,6 +36,8 @@ CALL_OVERHEAD_S = 0.05
 INVOKE_LATENCY_S = 0.35
 #: Combining one object's partial (~1 MB as Arrow, REFERENCE) in the reduce.
 REDUCE_S_PER_OBJECT = 0.02
+#: Part size (MiB) the staging estimate assumes for a storage that has no ``multipart_mb`` (as conf/storage/s3.yaml).
+S3_PART_MB_FOR_OTHER_STORAGES = 8
 #: Lithops spawns the reducer once this share of the maps is done; it is billed while it waits for the rest.
 REDUCER_SPAWN_SHARE = 0.2
 
@@ -75,26 +78,15 @@ def _staging_by_dataset(plans: list[RunPlan]) -> dict[str, float]:
     return {p.dataset_key: p.staging_usd for p in plans}
 
 
-def estimate_input(cfg: dict) -> list[int]:
+def estimate_input(cfg: Any) -> list[int]:
     """Sizes in bytes of the objects the run would read, from the dataset config alone (no download).
 
     Synthetic and OpenAQ objects are ``object_mb`` each up to ``data_size``; a local folder's files are
     looked at on disk. Sizes are before compression (a gzip dataset reads fewer bytes than planned).
     """
-    dataset, data_size_gb = cfg["dataset"], cfg.get("data_size")
-    if dataset["name"] == "local":
-        from aqstudy.data.sources import local_source
+    from aqstudy.data.sources import planned_sizes
 
-        return [obj.size_hint for obj in local_source(path=dataset.get("path"), data_size_gb=data_size_gb).objects]
-    if not data_size_gb or data_size_gb <= 0:
-        raise DatasetError(f"dataset={dataset['name']} with data_size={data_size_gb}: the plan needs the size; "
-                           "pass data_size=GB")
-    object_bytes = int(float(dataset.get("object_mb", 25)) * 1e6)
-    total = int(data_size_gb * 1e9)
-    if dataset["name"] == "synthetic":
-        return [object_bytes] * max(1, round(total / object_bytes))
-    full, rest = divmod(total, object_bytes)
-    return [object_bytes] * full + ([rest] if rest else [])
+    return planned_sizes(cfg.dataset, data_size_gb=cfg.data_size)
 
 
 def invocation_s(object_sizes: list[int], *, memory_mb: int, cold: bool) -> float:
@@ -104,20 +96,22 @@ def invocation_s(object_sizes: list[int], *, memory_mb: int, cold: bool) -> floa
     return busy + (COLD_IMPORT_S if cold else 0.0)
 
 
-def plan_run(cfg: dict, *, label: str | None = None) -> RunPlan:
+def plan_run(cfg: Any, *, label: str | None = None) -> RunPlan:
     """The plan of one run: objects, invocations, bytes, an estimated duration and bill.
 
-    :param cfg: the run's resolved config.
+    :param cfg: the run's config object.
     :param label: how the run is named in the plan (its axes when omitted).
     """
-    from aqstudy.study.cloud import WARM_UP_CALL_S, cold_init_s
+    from aqstudy.backends import backend_named
+    from aqstudy.backends.warm_up import WARM_UP_CALL_S
+    from aqstudy.measure.usage import cold_init_s
 
     sizes = estimate_input(cfg)
-    workers, memory_mb = int(cfg["workers"]), int(cfg["memory"])
-    chunksize = resolve_chunksize(cfg["chunksize"], objects=len(sizes), workers=workers)
+    workers, memory_mb = int(cfg.workers), int(cfg.memory)
+    chunksize = resolve_chunksize(cfg.chunksize, objects=len(sizes), workers=workers)
     groups = [sizes[i:i + chunksize] for i in range(0, len(sizes), chunksize)]
     # The first `workers` invocations each start a new environment unless a warm-up left them warm.
-    cold_maps = 0 if cfg.get("warm_up") else min(len(groups), workers)
+    cold_maps = 0 if cfg.warm_up else min(len(groups), workers)
     map_durations = [invocation_s(group, memory_mb=memory_mb, cold=index < cold_maps)
                      for index, group in enumerate(groups)]
     rounds = [map_durations[i:i + workers] for i in range(0, len(map_durations), workers)]
@@ -126,41 +120,44 @@ def plan_run(cfg: dict, *, label: str | None = None) -> RunPlan:
     reduce_s = (1 - REDUCER_SPAWN_SHARE) * map_wall_s + combine_s + COLD_IMPORT_S
     durations = [*map_durations, reduce_s]
     duration_s = map_wall_s + combine_s
-    backend = cfg["backend"]
+    backend = cfg.backend
     init_s = cold_init_s(backend)
-    monitoring_s = float(backend.get("monitoring_interval", 2.0))
+    monitoring_s = float(backend.monitoring_interval)
+    architecture, ephemeral_mb = backend_named(backend.name).lambda_pricing(backend)
     usage = c.RunUsage(
-        invocation_durations_s=tuple(durations), memory_mb=memory_mb, region=cfg["region"],
-        bucket_region=cfg["bucket_region"], architecture=backend.get("architecture", "x86_64"),
+        invocation_durations_s=tuple(durations), memory_mb=memory_mb, region=cfg.region,
+        bucket_region=cfg.bucket_region, architecture=architecture,
         init_durations_s=(init_s,) * (cold_maps + 1) if init_s else (),
-        ephemeral_mb=int(backend.get("ephemeral_storage_mb", c.LAMBDA_FREE_EPHEMERAL_MB)),
+        ephemeral_mb=ephemeral_mb,
         data_requests=c.S3Requests(get=len(sizes)), data_bytes_read=sum(sizes),
         lithops_requests=c.lithops_requests(jobs=2, invocations=len(durations), map_calls=len(sizes),
                                             reduce_calls=1, duration_s=duration_s, monitoring_interval_s=monitoring_s,
-                                            reduce_poll_s=backend.get("reduce_poll_s")),
+                                            reduce_poll_s=backend.reduce_poll_s),
     )
     warm_up_usd = 0.0
-    if cfg.get("warm_up"):
+    if cfg.warm_up:
         warm = c.RunUsage(
             invocation_durations_s=(WARM_UP_CALL_S + COLD_IMPORT_S,) * workers, memory_mb=memory_mb,
-            region=cfg["region"], bucket_region=cfg["bucket_region"], architecture=usage.architecture,
+            region=cfg.region, bucket_region=cfg.bucket_region, architecture=usage.architecture,
             init_durations_s=(init_s,) * workers if init_s else (),
             lithops_requests=c.lithops_requests(jobs=1, invocations=workers, map_calls=workers, reduce_calls=0,
                                                 duration_s=WARM_UP_CALL_S + COLD_IMPORT_S,
                                                 monitoring_interval_s=monitoring_s),
         )
         warm_up_usd = c.run_cost(warm).total_usd
-    multipart_bytes = int(float(cfg["storage"].get("multipart_mb", 8)) * 2**20)
+    # Staging is priced as an upload to S3: in parts of storage.multipart_mb MiB when the storage is S3, else
+    # in parts of the size the s3 storage config uses.
+    multipart_bytes = int(float(getattr(cfg.storage, "multipart_mb", S3_PART_MB_FOR_OTHER_STORAGES)) * 2**20)
     staging = c.staging_requests(sizes, multipart_bytes=multipart_bytes)
-    staging_usd = (staging.put * c.s3_request_price(region=cfg["bucket_region"], kind="put")
-                   + staging.get * c.s3_request_price(region=cfg["bucket_region"], kind="get")
-                   + c.storage_usd_per_month(sum(sizes), region=cfg["bucket_region"]))
-    dataset = {k: v for k, v in cfg["dataset"].items() if k != "cache_dir"}
+    staging_usd = (staging.put * c.s3_request_price(region=cfg.bucket_region, kind="put")
+                   + staging.get * c.s3_request_price(region=cfg.bucket_region, kind="get")
+                   + c.storage_usd_per_month(sum(sizes), region=cfg.bucket_region))
+    dataset = {k: v for k, v in as_dict(cfg.dataset).items() if k != "cache_dir"}
     return RunPlan(
-        label=label or f"workers={workers} memory={memory_mb} data_size={cfg.get('data_size')}",
+        label=label or f"workers={workers} memory={memory_mb} data_size={cfg.data_size}",
         objects=len(sizes), input_bytes=sum(sizes), map_invocations=len(groups), invocations=len(durations),
         duration_s=duration_s, cost=c.run_cost(usage), warm_up_usd=warm_up_usd,
-        dataset_key=f"{sorted(dataset.items())} {cfg.get('data_size')} {cfg['storage'].get('bucket')}",
+        dataset_key=f"{sorted(dataset.items())} {cfg.data_size} {cfg.storage.bucket}",
         staging_usd=staging_usd,
     )
 
@@ -204,15 +201,15 @@ def check_budget(plans: list[RunPlan], *, budget_usd: float | None) -> None:
         )
 
 
-def plan_or_refuse(cfg: dict) -> bool:
+def plan_or_refuse(cfg: Any) -> bool:
     """For one run: print its plan and return True when ``plan=true``; refuse it when over ``budget_usd``."""
-    if not cfg.get("plan") and cfg.get("budget_usd") is None:
+    if not cfg.plan and cfg.budget_usd is None:
         return False
     plans = [plan_run(cfg)]
-    if cfg.get("plan"):
-        print(format_plan(plans, budget_usd=cfg.get("budget_usd")))
-    check_budget(plans, budget_usd=cfg.get("budget_usd"))
-    return bool(cfg.get("plan"))
+    if cfg.plan:
+        print(format_plan(plans, budget_usd=cfg.budget_usd))
+    check_budget(plans, budget_usd=cfg.budget_usd)
+    return bool(cfg.plan)
 
 
 def expand_sweep(*, task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
@@ -250,7 +247,7 @@ class PlanAndBudgetCallback(Callback):
     """Hydra callback: before a multirun's first job, print its plan (``plan=true``) or enforce ``budget_usd``."""
 
     def on_multirun_start(self, config, **kwargs) -> None:
-        if not config.get("plan") and config.get("budget_usd") is None:
+        if not config.plan and config.budget_usd is None:
             return
         # Hydra turns a callback's exception into a warning and goes on with the sweep: a plan or a budget
         # that cannot be worked out must stop the sweep here instead.
@@ -259,15 +256,15 @@ class PlanAndBudgetCallback(Callback):
         except Exception as error:
             print(f"error: cannot plan the sweep: {error}", file=sys.stderr)
             raise SystemExit(2) from None
-        budget = config.get("budget_usd")
-        if config.get("plan") or (budget is not None and total_usd(plans) > budget):
+        budget = config.budget_usd
+        if config.plan or (budget is not None and total_usd(plans) > budget):
             print(format_plan(plans, budget_usd=budget))
         try:
             check_budget(plans, budget_usd=budget)
         except BudgetError as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
-        if config.get("plan"):
+        if config.plan:
             raise SystemExit(0)
 
     @staticmethod
@@ -275,6 +272,8 @@ class PlanAndBudgetCallback(Callback):
         """Compose every job of the sweep as the sweeper will, and plan each."""
         from hydra.core.global_hydra import GlobalHydra
         from omegaconf import OmegaConf, open_dict
+
+        from aqstudy.config.schema import load
 
         task = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
         params = config.hydra.sweeper.get("params")
@@ -286,7 +285,7 @@ class PlanAndBudgetCallback(Callback):
             job = loader.load_sweep_config(config, overrides)
             with open_dict(job):
                 del job["hydra"]
-            plans.append(plan_run(OmegaConf.to_container(job, resolve=True), label=label))
+            plans.append(plan_run(load(job), label=label))
         return plans
 
 

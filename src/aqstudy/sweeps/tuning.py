@@ -100,22 +100,21 @@ def distributions(space: dict[str, dict]) -> dict[str, Any]:
     return out
 
 
-def make_sampler(config: dict | None):
-    """Any sampler of ``optuna.samplers`` by name, with its options; NSGA-II when none is given.
+def make_sampler(config: Any):
+    """Any sampler of ``optuna.samplers`` by name, with its options.
 
-    :param config: ``{name: NSGAIISampler, seed: 42, options: {population_size: 8}}``.
+    :param config: ``tuning.sampler`` (``name: NSGAIISampler, seed: 42, options: {population_size: 8}``).
     """
     import optuna
 
-    config = dict(config or {})
-    name = config.get("name") or "NSGAIISampler"
+    name = config.name
     cls = getattr(optuna.samplers, name, None)
     if not isinstance(cls, type) or not issubclass(cls, optuna.samplers.BaseSampler):
         known = ", ".join(n for n in dir(optuna.samplers) if n.endswith("Sampler") and not n.startswith("Base"))
         raise TuningError(f"tuning.sampler.name={name!r} is not an Optuna sampler; choose one of {known}")
-    options = dict(config.get("options") or {})
-    if config.get("seed") is not None:
-        options["seed"] = int(config["seed"])
+    options = dict(config.options)
+    if config.seed is not None:
+        options["seed"] = int(config.seed)
     try:
         return cls(**options)
     except TypeError as error:
@@ -173,24 +172,24 @@ def trial_rows(trials) -> list[dict]:
     return rows
 
 
-def _failed_child(*, cfg: dict, tracking_uri: str, parent_run_id: str, tags: dict, values: dict,
+def _failed_child(*, cfg: Any, tracking_uri: str, parent_run_id: str, tags: dict, values: dict,
                   error: str):
     """An MLflow child run for a trial that could not even start (its config was refused)."""
     from aqstudy.study.runner import RunResult
     from aqstudy.study.tracking import TrackedRun
 
-    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"],
+    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment,
                      run_name=f"trial {tags[TAG_TRIAL]} (refused)", parent_run_id=parent_run_id, tags=tags)
     run.log(params=values, tags={"error": error})
     run.end("FAILED")
     return RunResult(status="FAILED", run_id=run.run_id, error=error)
 
 
-def run_tuning(cfg: dict, *, compose: Callable[[list[str]], dict], base_overrides: Sequence[str] = (),
+def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides: Sequence[str] = (),
                run: Callable[..., Any] | None = None, echo: Callable[[str], None] = print) -> TuningOutcome:
     """One tuning session: ask ``tuning.n_trials`` trials (or until ``tuning.timeout_s``), run each, tell Optuna.
 
-    :param cfg: the composed ``tune`` config as a plain dict (its ``tuning`` block and ``mlflow`` settings).
+    :param cfg: the composed ``tune`` config object (its ``tuning`` block and ``mlflow`` settings).
     :param compose: overrides → the resolved config of one trial (Hydra's compose API in ``src/tune.py``).
     :param base_overrides: the session's command-line overrides, passed on to every trial.
     :param run: runs one trial's config (``run_study``; tests may wrap it).
@@ -203,16 +202,16 @@ def run_tuning(cfg: dict, *, compose: Callable[[list[str]], dict], base_override
     from aqstudy.study.tracking import TrackedRun, client_for, resolve_tracking_uri
 
     run = run or run_study
-    tuning = cfg["tuning"]
-    study_name = tuning.get("study_name") or "frontier"
-    storage = tuning.get("storage") or default_storage()
+    tuning = cfg.tuning
+    study_name = tuning.study_name
+    storage = tuning.storage or default_storage()
     shown_storage = redact_storage(storage)
-    n_trials = int(tuning.get("n_trials") or 0)
-    timeout_s = tuning.get("timeout_s")
+    n_trials = int(tuning.n_trials)
+    timeout_s = tuning.timeout_s
     if n_trials < 1 and timeout_s is None:
         raise TuningError("tuning.n_trials must be ≥ 1 (or give tuning.timeout_s); e.g. tuning.n_trials=8")
-    space = distributions(tuning.get("space") or {})
-    sampler = make_sampler(tuning.get("sampler"))
+    space = distributions(tuning.space)
+    sampler = make_sampler(tuning.sampler)
     if storage.startswith("sqlite:///"):
         from pathlib import Path
 
@@ -226,16 +225,16 @@ def run_tuning(cfg: dict, *, compose: Callable[[list[str]], dict], base_override
                           "pass another tuning.study_name") from None
     before = len(study.trials)
 
-    tracking_uri = resolve_tracking_uri(cfg["mlflow"].get("tracking_uri"))
+    tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
     session_tags = {TAG_STUDY: study_name, TAG_STORAGE: shown_storage, TAG_KIND: "tuning-session"}
-    parent = TrackedRun(tracking_uri=tracking_uri, experiment=cfg["mlflow"]["experiment"],
+    parent = TrackedRun(tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment,
                         run_name=f"{study_name} session (from trial {before})", tags=session_tags)
     parent.log(params={"study_name": study_name, "storage": shown_storage, "n_trials": n_trials,
                        "timeout_s": timeout_s, "sampler": type(sampler).__name__,
-                       "sampler_options": (tuning.get("sampler") or {}).get("options"),
+                       "sampler_options": dict(tuning.sampler.options),
                        "objectives": ",".join(OBJECTIVES), "trials_before": before,
                        "base_overrides": " ".join(base_overrides),
-                       **{f"space.{axis}": spec for axis, spec in search_space(tuning.get("space") or {}).items()}})
+                       **{f"space.{axis}": spec for axis, spec in search_space(tuning.space).items()}})
     outcome = TuningOutcome(study_name=study_name, storage=shown_storage, parent_run_id=parent.run_id,
                             trials_before=before)
     echo(f"Optuna study {study_name!r} in {shown_storage}: {before} trials so far; MLflow parent run {parent.run_id}")
@@ -253,7 +252,7 @@ def run_tuning(cfg: dict, *, compose: Callable[[list[str]], dict], base_override
             tags = {**session_tags, TAG_KIND: "tuning-trial", TAG_TRIAL: str(trial.number)}
             try:
                 trial_cfg = compose(trial_overrides(base_overrides, values))
-                trial_cfg["mlflow"]["run_name"] = f"trial {trial.number}: {run_name(trial_cfg)}"
+                trial_cfg.mlflow.run_name = f"trial {trial.number}: {run_name(trial_cfg)}"
                 result = run(trial_cfg, parent_run_id=parent.run_id, tags=tags)
             except StudyError as error:  # the trial's values were refused before anything ran
                 result = _failed_child(cfg=cfg, tracking_uri=tracking_uri, parent_run_id=parent.run_id,
@@ -354,7 +353,7 @@ def _close_session(parent, study, outcome: TuningOutcome, *, status: str) -> Non
         parent.end(status)
 
 
-def main_entry(cfg: dict, *, compose: Callable[[list[str]], dict], base_overrides: Sequence[str]) -> int:
+def main_entry(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides: Sequence[str]) -> int:
     """What ``src/tune.py`` calls: run a session, print the Pareto set or a one-line error; the exit code."""
     import sys
 

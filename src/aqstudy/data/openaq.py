@@ -19,10 +19,17 @@ import logging
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, Optional
 
-from aqstudy.data.source import DatasetError, Source, SourceObject
+from omegaconf import MISSING
+
+from aqstudy.config.schema import DatasetConfig
+from aqstudy.data.source import Dataset, DatasetError, Source, SourceObject
+
+# ruff: noqa: UP045  (OmegaConf reads Optional[...] at runtime)
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +138,7 @@ def openaq_source(*, start_date: str, end_date: str, bucket: str = PUBLIC_BUCKET
     :param cache_dir: where imported objects are kept between runs.
     :param client: a boto3 S3 client (made from the arguments above when omitted).
     """
-    from aqstudy.storages.s3 import s3_client
+    from aqstudy.storages.s3_client import s3_client
 
     if compression not in ("none", "gzip"):
         raise DatasetError(f"dataset.compression={compression!r} is not known; choose none or gzip")
@@ -233,3 +240,46 @@ def _import(client, *, bucket: str, files: list[dict], folder: Path, object_byte
     log.info("imported %s OpenAQ files into %d objects (%.1f MB) in %s", "all" if complete else "the first",
              len(parts), index["lines_bytes"] / 1e6, folder)
     return index
+
+
+@dataclass
+class OpenaqDatasetConfig(DatasetConfig):
+    """``conf/dataset/openaq.yaml``."""
+
+    bucket: str = MISSING
+    prefix: str = MISSING
+    region: str = MISSING
+    endpoint_url: Optional[str] = MISSING
+    unsigned: bool = MISSING
+    start_date: str = MISSING
+    end_date: str = MISSING
+    object_mb: float = MISSING
+    compression: str = MISSING
+    cache_dir: Optional[str] = MISSING
+
+
+class OpenaqDataset(Dataset):
+    name = "openaq"
+
+    def source(self, dataset: Any, *, data_size_gb: float | None, progress: bool) -> Source:
+        from aqstudy.study.paths import PROJECT_ROOT
+
+        return openaq_source(
+            start_date=dataset.start_date, end_date=dataset.end_date, bucket=dataset.bucket, prefix=dataset.prefix,
+            region=dataset.region, endpoint_url=dataset.endpoint_url, unsigned=dataset.unsigned,
+            object_mb=float(dataset.object_mb), data_size_gb=data_size_gb, compression=dataset.compression,
+            cache_dir=dataset.cache_dir or PROJECT_ROOT / ".data" / "openaq", progress=progress,
+        )
+
+    def check(self, dataset: Any) -> None:
+        self.check_objects(dataset)
+
+    def planned_sizes(self, dataset: Any, *, data_size_gb: float | None) -> list[int]:
+        """Lines cut into ``object_mb`` objects up to ``data_size``: full objects and the rest."""
+        object_bytes = self.object_bytes(dataset, data_size_gb=data_size_gb)
+        full, rest = divmod(int(data_size_gb * 1e9), object_bytes)
+        return [object_bytes] * full + ([rest] if rest else [])
+
+
+SCHEMA = OpenaqDatasetConfig
+DATASET = OpenaqDataset()
