@@ -29,9 +29,17 @@ def finalize(combined: pa.Table, *, analysis: str) -> pa.Table:
 
 
 #: Version of the canonical encoding that :func:`result_sha256` hashes (docs/analysis.md), logged as the tag
-#: ``result_sha256_version`` beside every digest. Digests of different versions are never compared: a run
-#: without the tag has a version 1 digest (null written as "", separators unescaped), which told apart less.
+#: :data:`DIGEST_VERSION_TAG` beside every digest. Digests of different versions are never compared.
 RESULT_SHA256_VERSION = "2"
+#: The version of a digest logged without a version tag: written before nulls and separators were told apart.
+UNTAGGED_VERSION = "1"
+#: Tags of a run: its result's digest and the version of the encoding it hashes.
+DIGEST_TAG, DIGEST_VERSION_TAG = "result_sha256", "result_sha256_version"
+
+
+def digest_version(tags: dict[str, str]) -> str | None:
+    """The encoding version of the digest in a run's tags (None when the run has no digest)."""
+    return tags.get(DIGEST_VERSION_TAG, UNTAGGED_VERSION) if tags.get(DIGEST_TAG) else None
 
 #: Significant digits a float keeps before the checksum rounds it: far above what summation order can move.
 _NOISE_FREE_DIGITS = 12

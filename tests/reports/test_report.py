@@ -109,6 +109,37 @@ def test_pareto_table_holds_the_front_fastest_first_with_run_ids():
         (0.01, ["small"]), (0.1, ["fast"]), (0.1, ["cheap"])]
 
 
+def _with_digest(run: dict, digest: str, version: str | None = "2", dataset_sha256: str = "d" * 64) -> dict:
+    run["tags"] = {"result_sha256": digest, "dataset_sha256": dataset_sha256,
+                   **({"result_sha256_version": version} if version else {})}
+    return run
+
+
+def test_results_table_tells_whether_runs_of_one_work_agree_and_never_compares_digest_versions():
+    x, y = "1" * 64, "2" * 64
+    runs = [_with_digest(_run("a", workers=1, duration_s=1.0), x),
+            _with_digest(_run("b", workers=2, duration_s=1.0), x),
+            # Logged before the version tag existed: version 1, even though its digest reads like "a"'s.
+            _with_digest(_run("old", workers=4, duration_s=1.0), x, version=None),
+            _with_digest(_run("other-input", workers=2, duration_s=1.0), y, dataset_sha256="e" * 64),
+            _with_digest(_run("small", workers=2, duration_s=1.0, data_size=0.01), y)]
+    table = r.results_table(r.finished_rows(runs))
+    rows = {(row["data_size_gb"], row["dataset_sha256"][0][0], row["result_sha256_version"]): row for row in table.rows}
+    assert set(rows) == {(0.01, "d", "2"), (0.1, "d", "1"), (0.1, "d", "2"), (0.1, "e", "2")}
+    assert (rows[(0.1, "d", "2")]["results"], rows[(0.1, "d", "2")]["runs"]) == ("one", ["a", "b"])
+    assert rows[(0.1, "d", "1")]["runs"] == ["old"]
+    assert not any("DIFFERENT" in note for note in table.notes)
+    assert any("1 input(s) have digests of several result_sha256 versions" in note for note in table.notes)
+
+    runs.append(_with_digest(_run("c", workers=8, duration_s=1.0), y))
+    table = r.results_table(r.finished_rows(runs))
+    (row,) = [row for row in table.rows if row["runs"] == ["a", "b", "c"]]
+    assert row["results"] == "2 DIFFERENT" and row["result_sha256"] == [x, y]
+    assert any("1 row(s) have runs that computed DIFFERENT results" in note for note in table.notes)
+    listing = {row["run_id"]: row for row in r.runs_listing(runs).rows}
+    assert (listing["old"]["result_sha256_version"], listing["c"]["result_sha256_version"]) == ("1", "2")
+
+
 def test_renderers_keep_spreads_and_run_ids():
     table = r.scaling_table(r.finished_rows([_run("a" * 32, workers=1, duration_s=2.0),
                                              _run("b" * 32, workers=1, duration_s=4.0, repeat=1)]))
@@ -149,7 +180,7 @@ def test_a_report_from_real_runs_writes_tables_and_figures_and_runs_nothing(comp
     outcome = make_report(tracking_uri=tracking_uri, experiment=None, out=str(out), note="test machine")
     assert outcome.experiment == "scaling" and outcome.finished == 4
     assert len(mlflow_client.search_runs([experiment.experiment_id])) == before
-    for name in ("scaling", "cost", "startup", "pareto"):
+    for name in ("scaling", "cost", "startup", "pareto", "results"):
         for suffix in ("md", "csv", "tex"):
             assert (out / "tables" / f"{name}.{suffix}").stat().st_size > 0
     for name in ("scaling", "cost_vs_duration", "startup", "timeline"):
@@ -158,6 +189,8 @@ def test_a_report_from_real_runs_writes_tables_and_figures_and_runs_nothing(comp
     assert [row["workers"] for row in rows] == ["1", "2"] and all(row["n"] == "2" for row in rows)
     ids = {i for row in rows for i in row["runs"].split(";")}
     assert ids == {res.run_id for res in results}
+    (computed,) = csv.DictReader((out / "tables" / "results.csv").open())
+    assert (computed["results"], computed["result_sha256_version"], computed["n"]) == ("one", "2", "4")
     readme = (out / "README.md").read_text()
     assert "test machine" in readme and "0.004 GB" in readme and "![" in readme
 

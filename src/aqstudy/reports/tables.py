@@ -11,10 +11,12 @@ import csv
 import io
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aqstudy.analysis import DIGEST_TAG, DIGEST_VERSION_TAG, UNTAGGED_VERSION, digest_version
 from aqstudy.measure import metrics as m
 
 #: The study's axes as logged in MLflow params, in the order a table shows them. ``repeat`` is left out on
@@ -25,6 +27,7 @@ AXES = ("analysis", "backend", "storage", "dataset", "region", "bucket_region", 
 AXIS_LABELS = {"memory": "memory_mb", "data_size": "data_size_gb"}
 EFFECTIVE_WORKERS = "effective_workers"
 INPUT_BYTES = "input_bytes"
+DATASET_SHA256 = "dataset_sha256"
 #: Lambda cost terms logged besides the total (``cost_compute_usd`` …); any other ``cost_*_usd`` metric a
 #: newer cost model logs (S3 requests, transfer) is picked up by :func:`cost_terms` too.
 COST_PREFIX, COST_SUFFIX = "cost_", "_usd"
@@ -98,6 +101,10 @@ def finished_rows(runs: Iterable[dict]) -> list[dict]:
         row["run_id"] = run["run_id"]
         row["start_time"] = run.get("start_time") or 0
         row["metrics"] = dict(run.get("metrics", {}))
+        tags = run.get("tags") or {}
+        row[DIGEST_TAG] = tags.get(DIGEST_TAG)
+        row[DIGEST_VERSION_TAG] = digest_version(tags)
+        row[DATASET_SHA256] = tags.get(DATASET_SHA256)
         rows.append(row)
     return rows
 
@@ -322,11 +329,45 @@ def pareto_table(rows: Sequence[dict]) -> Table:
     return Table("pareto", "Pareto set: cost against duration", columns, out, notes)
 
 
+def results_table(rows: Sequence[dict]) -> Table:
+    """Whether the runs of one work on one input computed the same result, by their ``result_sha256``.
+
+    Digests are compared within one ``result_sha256_version`` only: each version's digests get rows of their
+    own, never set against another version's (an older encoding's digest says nothing about a newer one's).
+    """
+    keys = [*WORK, DATASET_SHA256, DIGEST_VERSION_TAG]
+    columns = ["analysis", "dataset", "data_size_gb", DATASET_SHA256, DIGEST_VERSION_TAG, "results", DIGEST_TAG,
+               "n", "runs"]
+    out = []
+    versions: dict[tuple, set[str]] = defaultdict(set)
+    for key, group in group_rows([row for row in rows if row.get(DIGEST_TAG)], keys):
+        *work, dataset_sha256, version = key
+        versions[(*work, dataset_sha256)].add(version)
+        digests = list(dict.fromkeys(row[DIGEST_TAG] for row in group))
+        out.append({**{_label(axis): value for axis, value in zip(WORK, work, strict=True)},
+                    DATASET_SHA256: [dataset_sha256] if dataset_sha256 else [], DIGEST_VERSION_TAG: version,
+                    "results": "one" if len(digests) == 1 else f"{len(digests)} DIFFERENT", DIGEST_TAG: digests,
+                    "n": len(group), "runs": _ids(group)})
+    notes = ["One row per work (analysis, dataset, data size), input (dataset_sha256) and result_sha256_version; "
+             "results = how many distinct results its runs computed (docs/analysis.md)."]
+    differing = [row for row in out if row["results"] != "one"]
+    if differing:
+        notes.append(f"{len(differing)} row(s) have runs that computed DIFFERENT results from the same input: "
+                     "compare their result.csv artifacts.")
+    mixed = sum(1 for found in versions.values() if len(found) > 1)
+    if mixed:
+        notes.append(f"{mixed} input(s) have digests of several result_sha256 versions: listed apart and never "
+                     f"compared (a digest logged without a version is version {UNTAGGED_VERSION}, which wrote a "
+                     "null as an empty string and left tabs inside fields unescaped).")
+    return Table("results", "Results: did the runs of one work compute the same thing?", columns, out, notes)
+
+
 def all_tables(rows: Sequence[dict]) -> list[Table]:
     """Every table the rows support (empty ones left out)."""
     if not rows:
         return []
-    tables = [scaling_table(rows), cost_table(rows), startup_table(rows), locality_table(rows), pareto_table(rows)]
+    tables = [scaling_table(rows), cost_table(rows), startup_table(rows), locality_table(rows), pareto_table(rows),
+              results_table(rows)]
     return [table for table in tables if table]
 
 
@@ -418,14 +459,17 @@ def runs_listing(runs: Iterable[dict], *, columns: Sequence[str] = (m.DURATION_S
     """Every run read, finished or not: the footnote file that ties table rows to MLflow run ids."""
     out = []
     for run in runs:
-        params = run.get("params", {})
+        params, tags = run.get("params", {}), run.get("tags") or {}
         out.append({"run_id": run["run_id"], "run_name": run.get("run_name"), "status": run.get("status"),
                     **{_label(axis): parse_value(params.get(axis)) for axis in AXES},
                     "repeat": parse_value(params.get("repeat")),
                     EFFECTIVE_WORKERS: parse_value(params.get(EFFECTIVE_WORKERS)),
                     **{name: run.get("metrics", {}).get(name) for name in columns},
-                    "error": run.get("tags", {}).get("error")})
-    header = ["run_id", "run_name", "status", *map(_label, AXES), "repeat", EFFECTIVE_WORKERS, *columns, "error"]
+                    DIGEST_TAG: tags.get(DIGEST_TAG),
+                    DIGEST_VERSION_TAG: digest_version(tags),
+                    "error": tags.get("error")})
+    header = ["run_id", "run_name", "status", *map(_label, AXES), "repeat", EFFECTIVE_WORKERS, *columns, DIGEST_TAG,
+              DIGEST_VERSION_TAG, "error"]
     return Table("runs", "Runs read", header, out)
 
 

@@ -227,7 +227,7 @@ def _endpoint_environment(cfg: Any):
 
 
 def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=None, reduce_function=None) -> None:
-    from aqstudy.analysis import finalize, result_sha256
+    from aqstudy.analysis import DIGEST_TAG, DIGEST_VERSION_TAG, RESULT_SHA256_VERSION, finalize, result_sha256
     from aqstudy.backends import engine
     from aqstudy.data.staging import stage
 
@@ -289,7 +289,7 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
             f"the dataset ({source.description}) has no valid reading ({records} records, {invalid} invalid); "
             "pass a dataset whose lines are OpenAQ JSON objects with a numeric value ≥ 0"
         )
-    result.tags["result_sha256"] = result_sha256(table)
+    result.tags |= {DIGEST_TAG: result_sha256(table), DIGEST_VERSION_TAG: RESULT_SHA256_VERSION}
     artifacts["result.csv"] = _result_csv(table)
     result.summary = _summary(cfg, result, staged, plan.effective, chunksize)
 
