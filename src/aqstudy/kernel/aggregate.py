@@ -18,13 +18,17 @@ Semantics (pinned by tests):
 - The map emits ``sum``, ``count`` and ``max`` per key; the reduce adds sums and counts and takes the max,
   so the result does not depend on how the input was split.
 
-Two paths compute this. The fast one is :mod:`aqstudy.kernel.scanner`: one compiled pass over the object's bytes
-that parses, validates and aggregates every strict-JSON line of the usual shape (~1 GB/s per core) and hands
-any other line back to the line-by-line reader (:func:`partial_from_lines`: orjson, with a lenient second
-chance for what DuckDB also accepts). That reader defines the semantics line by line and is the independent
-reference the tests compare against; ``benchmarks/kernel.py`` checks that the result equals a DuckDB query
-with an explicit schema. Partials travel as Arrow IPC with dictionary-encoded strings and zstd
-(:func:`to_ipc`), ~0.6% of the input.
+Two paths compute this. The fast one is :mod:`aqstudy.kernel.scanner`: one compiled pass (C, built at set-up) over the
+object's bytes that parses, validates and aggregates every strict-JSON line of the usual shape (~1 GB/s per
+core) and hands any other line back to the line-by-line reader (:func:`scan_lines`: orjson, with a lenient
+second chance for what DuckDB also accepts), whose groups join the scanner's. That reader defines the
+semantics line by line and is the independent reference the tests compare against; ``benchmarks/kernel.py``
+checks that the result equals a DuckDB query with an explicit schema.
+
+The map side imports neither numpy nor pyarrow: what a map call returns is the scanner's own encoding of its
+groups, zlib-compressed (:meth:`Scan.to_bytes`, ~0.7% of the input), which the reduce wraps in Arrow arrays
+without copying (:func:`read_partial`). A function is then ready to scan ~20 ms after its interpreter starts
+(``benchmarks/cold_start.py``). The reduce and the host use pyarrow (:func:`combine`, :func:`to_ipc`).
 """
 
 from __future__ import annotations
@@ -42,11 +46,17 @@ from aqstudy.kernel.columns import KEY_COLUMNS, PARTIAL_COLUMNS
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from aqstudy.kernel.scanner import Groups
+
 GZIP_MAGIC = b"\x1f\x8b"
+#: zlib level of a map's partial: level 1 keeps it within ~7% of level 6's size at under half its time
+#: (measured on a 25 MB object's partial: 170 KB in ~5 ms against 147 KB in ~14 ms).
+PARTIAL_ZLIB_LEVEL = 1
+
 
 @dataclass
 class Partial:
-    """What one map call returns: the partial aggregate and the record counts behind it."""
+    """A partial aggregate as an Arrow table and the record counts behind it (tests, benchmarks, the host)."""
 
     table: pa.Table
     records: int
@@ -55,24 +65,36 @@ class Partial:
     slow_path_records: int = 0
 
 
+@dataclass
+class Scan:
+    """One object's groups as the map leaves them, before any Arrow: what a map call encodes and returns."""
+
+    groups: Groups
+    records: int
+    invalid_records: int
+    #: Records read by the line-by-line reader: the lines the scanner handed back, or all of them.
+    slow_path_records: int = 0
+
+    def to_bytes(self) -> bytes:
+        """The partial as a map call returns it: the groups' encoding (:meth:`aqstudy.kernel.scanner.Groups.encode`),
+        zlib-compressed. The reduce reads it with :func:`read_partial`."""
+        return zlib.compress(self.groups.encode(), PARTIAL_ZLIB_LEVEL)
+
+    def partial(self) -> Partial:
+        """The same groups as an Arrow table (plain strings), for whoever holds pyarrow."""
+        return Partial(table=_decoded(read_partial(self.to_bytes())), records=self.records,
+                       invalid_records=self.invalid_records, slow_path_records=self.slow_path_records)
+
+
 def warm() -> None:
-    """Import what a map call needs and load the compiled scanner, in a process Lithops then forks per call.
+    """Import what a map call needs and run it once on one line, in a process that serves calls later.
 
-    Named in ``backend.preload`` (``aqstudy.kernel:warm``); see
-    :mod:`aqstudy.backends.localhost.local_runtime`. The first
-    process on a machine compiles the scanner (~10 s) into numba's on-disk cache; later ones load it.
+    Named in ``backend.preload`` (``aqstudy.kernel:warm``); see :mod:`aqstudy.backends.localhost.local_runtime`. The map needs
+    only the compiled scanner and zlib (~1 ms to import); the line reader's orjson is imported when a line is
+    handed back to it.
     """
-    import numpy as np
-    import pyarrow  # noqa: F401
-    import pyarrow.compute  # noqa: F401  (dictionary encoding in to_ipc, casts in the reduce)
-
-    from aqstudy.kernel import scanner
-
-    scanner.scan(np.frombuffer(b'{"value": 1}\n', np.uint8))
-    # pyarrow's first calls. (A line handed back to the line reader imports pandas, ~0.2 s, through pyarrow's
-    # conversion of Python lists; that path is rare, so its cost is not paid here up front.)
-    to_ipc(partial_from_bytes(b'{"value": 1, "city": "c"}\n').table)
-    partial_from_reader(io.BytesIO(b'{"value": 1, "city": "c"}\n'))
+    scan_bytes(b'{"value": 1, "city": "c"}\n').to_bytes()
+    scan_reader(io.BytesIO(b'{"value": 1, "city": "c"}\n'))
 
 
 def is_gzip(data: bytes) -> bool:
@@ -80,35 +102,27 @@ def is_gzip(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
 
 
-def partial_from_file(path: str) -> Partial:
-    """Partial aggregate of one NDJSON file (plain or gzip), read block by block (:func:`partial_from_reader`)."""
-    with open(path, "rb") as handle:
-        return partial_from_reader(handle)
-
-
 #: Bytes read and scanned at a time: small enough to stay in the core's caches, large enough that the
 #: scanner's per-block call (~20 µs) does not count.
 BLOCK_BYTES = 1 << 20
 
 
-def partial_from_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Partial:
-    """Partial aggregate of one object read in blocks from ``reader``, so that it is never whole in memory.
+def scan_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Scan:
+    """The groups of one object read in blocks from ``reader``, so that it is never whole in memory.
 
     A fresh 25 MB buffer per object costs its page faults (2-20 ms measured here, as much as the scan's
     reading of it) and 25 MB of a function's memory; a 1 MB block, reused, costs neither. A gzip object
-    (recognised by its first bytes) is decompressed whole instead (:func:`partial_from_bytes`).
+    (recognised by its first bytes) is decompressed whole instead (:func:`scan_bytes`).
 
     :param reader: a binary stream with ``readinto`` (a file, ``io.BytesIO``) or ``read(n)`` (boto3's
         ``StreamingBody``); read to its end.
     :param block_bytes: the block size; a line longer than a block grows the block.
     """
-    import numpy as np
-
-    from aqstudy.kernel import scanner
+    from aqstudy.kernel.scanner import Groups
 
     read_into = read_into_function(reader)
-    buf = np.empty(max(block_bytes, 16), np.uint8)
-    view, filled, scanned = memoryview(buf), 0, _read_only(buf)
+    buf = bytearray(max(block_bytes, 16))
+    view, filled = memoryview(buf), 0
     while filled < 2:  # enough to tell gzip by its magic bytes
         got = read_into(view[filled:])
         if not got:
@@ -118,36 +132,27 @@ def partial_from_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Partial:
         rest = bytearray(view[:filled])
         while chunk := reader.read(block_bytes):
             rest += chunk
-        return partial_from_bytes(bytes(rest))
-    state, handed_back, final = scanner.new_state(), [], False
+        return scan_bytes(bytes(rest))
+    groups, handed_back, final = Groups(), [], False
     while True:
-        if not final and filled < buf.size:
+        if not final and filled < len(buf):
             got = read_into(view[filled:])
             final = not got
             filled += got
-            if not final and filled < buf.size:
+            if not final and filled < len(buf):
                 continue  # fill the block before scanning it
-        consumed, back, state = scanner.scan_block(scanned, filled, final, state)
-        handed_back += [bytes(view[start:end]) for start, end in back.tolist()]
+        consumed, back = groups.scan(view, filled, final)
+        handed_back += [bytes(view[start:end]) for start, end in back]
         if final:
             break
         if consumed == 0:  # a line longer than the block
-            buf = np.concatenate([buf, np.empty(buf.size, np.uint8)])
-            view, scanned = memoryview(buf), _read_only(buf)
+            view.release()
+            buf.extend(bytes(len(buf)))
+            view = memoryview(buf)
             continue
-        buf[: filled - consumed] = buf[consumed:filled]
+        view[: filled - consumed] = view[consumed:filled]
         filled -= consumed
-    records, invalid, _, keys, spans, coordinates, sums, counts, maxima = scanner.finish(state)
-    return _with_handed_back(_scanned_table(keys, spans, coordinates, sums, counts, maxima), records, invalid,
-                             handed_back)
-
-
-def _read_only(buf):
-    """A read-only view of ``buf``: the scanner then sees the same array type as for ``bytes`` objects
-    (:func:`partial_from_bytes`), so numba compiles and caches one version of it, not two (~12 s each)."""
-    view = buf.view()
-    view.flags.writeable = False
-    return view
+    return _with_handed_back(groups, handed_back)
 
 
 def read_into_function(reader):
@@ -163,71 +168,54 @@ def read_into_function(reader):
     return read_into
 
 
-def partial_from_bytes(data: bytes, *, use_scanner: bool = True) -> Partial:
-    """Partial aggregate of one object's bytes (plain or gzip).
+def scan_bytes(data: bytes, *, use_scanner: bool = True) -> Scan:
+    """The groups of one object's bytes (plain or gzip).
 
     :param data: the object as stored; gzip is detected by content.
     :param use_scanner: take the compiled scanner (:mod:`aqstudy.kernel.scanner`), which hands the lines it does
         not decide to the line-by-line reader; ``False`` reads every line with the line-by-line reader.
     """
+    from aqstudy.kernel.scanner import Groups
+
     if is_gzip(data):
         data = _gunzip_tolerant(data)
     if not use_scanner:
-        return partial_from_lines(io.BytesIO(data))
-    return _scanned(data)
-
-
-def _scanned(data) -> Partial:
-    """The scanner's partial of ``data`` (bytes or any buffer), with the lines it hands back read line by line."""
-    import numpy as np
-
-    from aqstudy.kernel import scanner
-
-    buf = np.frombuffer(data, np.uint8)
-    records, invalid, _, keys, spans, coordinates, sums, counts, maxima, handed_back = scanner.scan(buf)
+        return scan_lines(io.BytesIO(data))
+    groups = Groups()
+    _, back = groups.scan(data, len(data), True)
     view = memoryview(data)
-    return _with_handed_back(_scanned_table(keys, spans, coordinates, sums, counts, maxima), records, invalid,
-                             [bytes(view[start:end]) for start, end in handed_back.tolist()])
+    return _with_handed_back(groups, [bytes(view[start:end]) for start, end in back])
 
 
-def _with_handed_back(table: pa.Table, records: int, invalid: int, lines: list[bytes]) -> Partial:
-    """The scanner's partial plus that of the lines it handed back, read by the line reader."""
+def _with_handed_back(groups: Groups, lines: list[bytes]) -> Scan:
+    """The scanner's groups with those of the lines it handed back, read by the line reader, merged in."""
+    records, invalid = groups.records, groups.invalid_records
     if not lines:
-        return Partial(table=table, records=records, invalid_records=invalid)
-    rest = partial_from_lines(lines)
-    return Partial(table=combine([table, rest.table]) if rest.table.num_rows else table,
-                   records=records + rest.records, invalid_records=invalid + rest.invalid_records,
-                   slow_path_records=rest.records)
+        return Scan(groups=groups, records=records, invalid_records=invalid)
+    rest = scan_lines(lines, into=groups)
+    return Scan(groups=groups, records=records + rest.records, invalid_records=invalid + rest.invalid_records,
+                slow_path_records=rest.records)
 
 
-def _scanned_table(keys, spans, coordinates, sums, counts, maxima) -> pa.Table:
-    """The scanner's groups as a partial table: string columns built from the scanned bytes directly."""
-    import numpy as np
-    import pyarrow as pa
+def partial_from_reader(reader, *, block_bytes: int = BLOCK_BYTES) -> Partial:
+    """:func:`scan_reader` as an Arrow :class:`Partial`."""
+    return scan_reader(reader, block_bytes=block_bytes).partial()
 
-    from aqstudy.kernel import scanner
 
-    groups = len(sums)
+def partial_from_file(path: str) -> Partial:
+    """Partial aggregate of one NDJSON file (plain or gzip), read block by block (:func:`scan_reader`)."""
+    with open(path, "rb") as handle:
+        return partial_from_reader(handle)
 
-    def strings(slot: int) -> pa.Array:
-        data, offsets, valid = scanner.gather(keys, spans, slot)
-        nulls = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        return pa.StringArray.from_buffers(groups, pa.py_buffer(offsets), pa.py_buffer(data), nulls)
 
-    def numbers(column, arrow_type=None, nullable: bool = False) -> pa.Array:
-        # From buffers, as the strings: pa.array() of a numpy array imports pandas (~0.2 s) in every worker.
-        present = ~np.isnan(column) if nullable else None
-        nulls = None if present is None or present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
-        buffers = [nulls, pa.py_buffer(np.ascontiguousarray(column))]
-        return pa.Array.from_buffers(arrow_type or pa.float64(), groups, buffers)
+def partial_from_bytes(data: bytes, *, use_scanner: bool = True) -> Partial:
+    """:func:`scan_bytes` as an Arrow :class:`Partial`."""
+    return scan_bytes(data, use_scanner=use_scanner).partial()
 
-    columns = {
-        "country": strings(scanner.COUNTRY), "city": strings(scanner.CITY), "location": strings(scanner.LOCATION),
-        "latitude": numbers(coordinates[:, 0], nullable=True), "longitude": numbers(coordinates[:, 1], nullable=True),
-        "parameter": strings(scanner.PARAMETER), "unit": strings(scanner.UNIT), "day": strings(scanner.DAY),
-        "sum": numbers(sums), "count": numbers(counts, pa.int64()), "max": numbers(maxima),
-    }
-    return pa.table(columns, schema=partial_schema())
+
+def partial_from_lines(lines) -> Partial:
+    """:func:`scan_lines` as an Arrow :class:`Partial`: the exact line-by-line map."""
+    return scan_lines(lines).partial()
 
 
 def _gunzip_tolerant(data: bytes) -> bytes:
@@ -427,11 +415,18 @@ def _parse_line(line: bytes):
         return _python_json(line)
 
 
-def partial_from_lines(lines) -> Partial:
-    """The exact line-by-line map: the reference the DuckDB path must agree with.
+def scan_lines(lines, *, into: Groups | None = None) -> Scan:
+    """The exact line-by-line map: the reference the scanner must agree with, and the reader of what it hands
+    back.
+
+    Its groups are kept in a dict of Python tuples (the independent reference) and only at the end added to
+    the compiled :class:`~aqstudy.kernel.scanner.Groups`, whose keys compare as these tuples do.
 
     :param lines: an iterable of byte lines (a file object, a list of bytes).
+    :param into: groups to merge these lines' groups into (the scanner's); new ones by default.
     """
+    from aqstudy.kernel.scanner import Groups
+
     groups: dict[tuple, list] = {}
     records = invalid = 0
     for line in lines:
@@ -454,20 +449,10 @@ def partial_from_lines(lines) -> Partial:
             group[0] += value
             group[1] += 1
             group[2] = max(group[2], value)
-    return Partial(table=_groups_table(groups), records=records, invalid_records=invalid,
-                   slow_path_records=records)
-
-
-def _groups_table(groups: dict[tuple, list]) -> pa.Table:
-    import pyarrow as pa
-
-    keys = list(groups)
-    columns = {name: [key[i] for key in keys] for i, name in enumerate(KEY_COLUMNS)}
-    aggregates = list(groups.values())
-    columns["sum"] = [a[0] for a in aggregates]
-    columns["count"] = [a[1] for a in aggregates]
-    columns["max"] = [a[2] for a in aggregates]
-    return pa.table(columns, schema=partial_schema())
+    out = Groups() if into is None else into
+    for key, (total, count, maximum) in groups.items():
+        out.add(*key, total, count, maximum)
+    return Scan(groups=out, records=records, invalid_records=invalid, slow_path_records=records)
 
 
 def partial_schema() -> pa.Schema:
@@ -484,7 +469,7 @@ def combine(tables: list[pa.Table]) -> pa.Table:
     """The reduce: add sums and counts and take the max per key, over any number of partials.
 
     :param tables: partial aggregates (:func:`partial_schema`), their strings plain or dictionary-encoded
-        (as :func:`read_ipc` gives them: grouping by dictionary indices is ~2x faster than by strings).
+        (as :func:`read_partial` gives them: grouping by dictionary indices is ~2x faster than by strings).
     """
     import pyarrow as pa
 
@@ -501,13 +486,71 @@ def combine(tables: list[pa.Table]) -> pa.Table:
     return combined.rename_columns(list(PARTIAL_COLUMNS)).cast(schema)
 
 
-def combine_ipc(payloads: list[bytes]) -> pa.Table:
-    """The reduce over what the map calls returned (:func:`to_ipc` bytes), without decoding their strings."""
-    return combine([read_ipc(payload) for payload in payloads])
+def combine_partials(payloads: list[bytes]) -> pa.Table:
+    """The reduce over what the map calls returned (:meth:`Scan.to_bytes`), without decoding their strings."""
+    return combine([read_partial(payload) for payload in payloads])
+
+
+def read_partial(data: bytes) -> pa.Table:
+    """The table in a map's partial (:meth:`Scan.to_bytes`): Arrow arrays over the decompressed bytes, strings
+    dictionary-encoded as the scanner wrote them (the layout: :meth:`aqstudy.kernel.scanner.Groups.encode`)."""
+    import pyarrow as pa
+
+    from aqstudy.kernel.scanner import PARTIAL_MAGIC
+
+    body = zlib.decompress(data)
+    if body[:8] != PARTIAL_MAGIC or len(body) % 8:
+        raise ValueError(f"not a map partial (starts {body[:8]!r}, expected {PARTIAL_MAGIC!r}); the map and the "
+                         "reduce must run the same aqstudy version")
+    buffer, view = pa.py_buffer(body), memoryview(body).cast("q")
+    rows, at = view[1], 16
+
+    def take(size: int) -> pa.Buffer:
+        nonlocal at
+        out = buffer.slice(at, size)
+        at += (size + 7) & ~7
+        return out
+
+    def number() -> int:
+        nonlocal at
+        at += 8
+        return view[at // 8 - 1]
+
+    bitmap = (rows + 7) // 8
+    columns = []
+    for field in partial_schema():
+        if pa.types.is_string(field.type):
+            distinct, nulls, text_bytes = number(), number(), number()
+            validity = take(bitmap) if nulls else None
+            indices = pa.Array.from_buffers(pa.int32(), rows, [validity, take(4 * rows)], null_count=nulls)
+            offsets = take(4 * (distinct + 1))
+            strings = pa.Array.from_buffers(pa.string(), distinct, [None, offsets, take(text_bytes)], null_count=0)
+            columns.append(pa.DictionaryArray.from_arrays(indices, strings))
+        elif field.name in ("latitude", "longitude"):
+            nulls = number()
+            validity = take(bitmap) if nulls else None
+            columns.append(pa.Array.from_buffers(pa.float64(), rows, [validity, take(8 * rows)], null_count=nulls))
+        else:
+            columns.append(pa.Array.from_buffers(field.type, rows, [None, take(8 * rows)], null_count=0))
+    if at != len(body):
+        raise ValueError(f"a map partial of {len(body)} bytes holds {at}; it is damaged")
+    return pa.table(columns, names=list(PARTIAL_COLUMNS))
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """A table with its dictionary-encoded columns decoded back to plain ones."""
+    import pyarrow as pa
+
+    if not any(pa.types.is_dictionary(field.type) for field in table.schema):
+        return table
+    return table.cast(pa.schema([
+        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+        for field in table.schema
+    ]))
 
 
 def to_ipc(table: pa.Table) -> bytes:
-    """A table as zstd-compressed Arrow IPC bytes: what a map call sends back (~0.6% of its input).
+    """A table as zstd-compressed Arrow IPC bytes: what the reduce sends back to the host.
 
     String columns go out dictionary-encoded: a partial repeats each station's strings on every row and zstd
     cannot squeeze the offsets of plain strings (a 25 MB object's partial: ~290 KB plain, ~160 KB encoded).
@@ -533,12 +576,4 @@ def read_ipc(data: bytes) -> pa.Table:
 
 def from_ipc(data: bytes) -> pa.Table:
     """Inverse of :func:`to_ipc`: the same table, strings decoded back from dictionaries."""
-    import pyarrow as pa
-
-    table = read_ipc(data)
-    if not any(pa.types.is_dictionary(field.type) for field in table.schema):
-        return table
-    return table.cast(pa.schema([
-        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
-        for field in table.schema
-    ]))
+    return _decoded(read_ipc(data))

@@ -15,7 +15,7 @@ class CorruptObjectError(RuntimeError):
 def map_object(bucket: str, key: str, size: int, storage, sha256: str | None = None) -> dict:
     """Partial aggregate of one staged object (Lithops passes ``storage``; the rest is iterdata).
 
-    The object is read in blocks and scanned as it arrives (:func:`aqstudy.kernel.aggregate.partial_from_reader`),
+    The object is read in blocks and scanned as it arrives (:func:`aqstudy.kernel.aggregate.scan_reader`),
     never held whole: on S3 the download overlaps the scan. Its size (and sha256, when given) are checked on
     the bytes read; a mismatch fails the call, so its partial is never returned.
 
@@ -25,18 +25,18 @@ def map_object(bucket: str, key: str, size: int, storage, sha256: str | None = N
     :param sha256: its checksum according to the manifest, checked when given (``verify=sha256``).
     """
     reader = _Checked(_object_reader(storage, bucket, key), sha256=sha256 is not None)
-    partial = kernel.partial_from_reader(reader)
+    scan = kernel.scan_reader(reader)
     if reader.bytes_read != size:
         raise CorruptObjectError(f"object {key} has {reader.bytes_read} bytes, the manifest says {size}; "
                                  "stage it again")
     if sha256 is not None and reader.sha256.hexdigest() != sha256:
         raise CorruptObjectError(f"object {key} does not match its manifest sha256; stage it again")
     return {
-        "partial": kernel.to_ipc(partial.table),
+        "partial": scan.to_bytes(),
         "input_bytes": reader.bytes_read,
-        "records": partial.records,
-        "invalid_records": partial.invalid_records,
-        "slow_path_records": partial.slow_path_records,
+        "records": scan.records,
+        "invalid_records": scan.invalid_records,
+        "slow_path_records": scan.slow_path_records,
     }
 
 
@@ -93,7 +93,7 @@ class _Checked:
 
 def reduce_partials(results: list[dict]) -> dict:
     """Combine the maps' partials by key; pass their counts on in call order for ``calls.csv``."""
-    combined = kernel.combine_ipc([result["partial"] for result in results])
+    combined = kernel.combine_partials([result["partial"] for result in results])
     return {
         "combined": kernel.to_ipc(combined),
         "calls": [{name: value for name, value in result.items() if name != "partial"} for result in results],
@@ -112,7 +112,7 @@ def warm_call(seconds: float) -> float:
     import time
 
     started = time.time()
-    kernel.warm()  # the map's imports and the compiled scanner, loaded once per environment
+    kernel.warm()  # the map's imports (the compiled scanner), loaded once per environment
     imported = time.time() - started
     time.sleep(max(0.0, seconds - imported))
     return imported
@@ -124,8 +124,5 @@ def warm_reduce() -> None:
     The first ``group_by`` of a process imports ``pyarrow.acero`` (and through ``pyarrow.dataset``, pandas):
     ~0.2 s, measured, 5x the reduce's own work on 16 partials. Named in ``backend.preload_idle``.
     """
-    import pyarrow as pa
-
-    schema = kernel.partial_schema()
-    row = pa.table({field.name: pa.array([None], field.type) for field in schema})
-    kernel.combine_ipc([kernel.to_ipc(row), kernel.to_ipc(row)])
+    row = kernel.scan_bytes(b'{"value": 1}\n').to_bytes()
+    kernel.to_ipc(kernel.combine_partials([row, row]))
