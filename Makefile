@@ -11,12 +11,14 @@ ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+# The package's install builds the map's scanner, a C extension (setup.py): a compiler is checked for first.
+$(STAMP): requirements.lock pyproject.toml setup.py src/aqstudy/kernel/_scanner.c
 	test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) runtime/check_compiler.py
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e .
-	$(PY) -c "from aqstudy import kernel; kernel.warm()"  # compiles the scanner into numba's cache (~30 s, once)
+	$(PY) -c "from aqstudy.kernel import warm; warm()"  # the built scanner loads and scans a line
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv from the lock file (idempotent)
@@ -33,8 +35,9 @@ test-all: setup  ## everything: unit, property and integration tests (Lithops, M
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check src tests benchmarks
 
-bench: setup  ## kernel, end-to-end and whole-process benchmarks (prints ratios)
+bench: setup  ## kernel, cold-start, end-to-end and whole-process benchmarks (prints ratios)
 	$(PY) benchmarks/kernel.py
+	$(PY) benchmarks/cold_start.py
 	$(PY) benchmarks/end_to_end.py
 	$(PY) benchmarks/whole_process.py
 

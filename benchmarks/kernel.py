@@ -5,8 +5,8 @@
 Generates (once) or reuses 400 MB of synthetic OpenAQ NDJSON in ``benchmarks/.data/`` (25 MB objects),
 pins the process to one core, then measures side by side, repetitions interleaved, median time:
 
-- ``kernel``: this project's map over every object (``partial_from_file`` + ``to_ipc``, what a map call
-  returns) and its reduce (``combine_ipc``) — the combined sums, counts and maxima per key.
+- ``kernel``: this project's map over every object (``scan_reader`` + ``Scan.to_bytes``, what a map call
+  returns) and its reduce (``combine_partials``) — the combined sums, counts and maxima per key.
 - ``duckdb``: DuckDB alone, one query over all objects with an explicit schema (``value DOUBLE``) and a
   GROUP BY of the same key: the fastest engine measured here, doing only the aggregation. Printed too, not in
   the last line: ``duckdb_per_object``, the same query once per object, as a map over objects must run it.
@@ -36,15 +36,7 @@ from aqstudy.analysis import finalize, result_sha256
 from aqstudy.kernel import aggregate as kernel
 from aqstudy.kernel import original
 from aqstudy.kernel.columns import ANALYSES, KEY_COLUMNS
-
-#: The reference's explicit schema: only the fields the analysis reads, ``value`` as DOUBLE.
-_DOUBLE_COLUMNS = (
-    "{'date': 'STRUCT(utc VARCHAR)', 'parameter': 'VARCHAR', 'value': 'DOUBLE', 'unit': 'VARCHAR', "
-    "'location': 'VARCHAR', 'city': 'VARCHAR', 'country': 'VARCHAR', "
-    "'coordinates': 'STRUCT(latitude DOUBLE, longitude DOUBLE)'}"
-)
-_SELECT = ("country, city, location, coordinates.latitude AS latitude, coordinates.longitude AS longitude, "
-           "parameter, unit, left(date.utc, 10) AS day")
+from aqstudy.measure.startup import duckdb_partial_sql
 
 
 def pin_to_one_core() -> str:
@@ -60,25 +52,25 @@ def pin_to_one_core() -> str:
 
 def duckdb_reference(files: list[Path], connection):
     """DuckDB alone: one query, explicit schema, the same key; sums, counts and maxima of the valid values."""
-    paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-    return connection.sql(
-        f"SELECT {_SELECT}, sum(value) AS sum, count(value) AS count, max(value) AS max "
-        f"FROM read_ndjson({paths}, columns={_DOUBLE_COLUMNS}, format='newline_delimited') "
-        "WHERE value >= 0 AND isfinite(value) GROUP BY ALL"
-    ).to_arrow_table()
+    return connection.sql(duckdb_partial_sql(files)).to_arrow_table()
 
 
 def kernel_map_reduce(files: list[Path], timings: dict | None = None):
     """This project's map (to the bytes a map call returns) over every object, then its reduce."""
     started = time.perf_counter()
-    payloads = [kernel.to_ipc(kernel.partial_from_file(str(f)).table) for f in files]
+    payloads = [_map(f) for f in files]
     mapped = time.perf_counter()
-    combined = kernel.combine_ipc(payloads)
+    combined = kernel.combine_partials(payloads)
     if timings is not None:
         timings.setdefault("map_s", []).append(mapped - started)
         timings.setdefault("reduce_s", []).append(time.perf_counter() - mapped)
         timings["partial_bytes"] = [len(p) for p in payloads]
     return combined
+
+
+def _map(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return kernel.scan_reader(handle).to_bytes()
 
 
 def original_map_reduce(files: list[Path]) -> str:

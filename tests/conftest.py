@@ -31,8 +31,8 @@ TINY = [
 
 @pytest.fixture(scope="session", autouse=True)
 def compiled_scanner() -> None:
-    """Compile the map's scanner (or load it from numba's cache) before any test starts Lithops workers, so
-    that they load it instead of each compiling it at once."""
+    """Load the map's compiled scanner once before any test: a checkout where `make setup` has not built it
+    fails here with the fix, not in every Lithops worker."""
     from aqstudy.kernel import aggregate as kernel
 
     kernel.warm()

@@ -14,6 +14,7 @@ import math
 import subprocess
 import sys
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from aqstudy.kernel.columns import ANALYSES, PARTIAL_COLUMNS
 from .duckdb_reading import duckdb_partial
 
 MISSING = object()
+STRING_COLUMNS = ("country", "city", "location", "parameter", "unit", "day")
 
 #: Valid values are decimals with one digit after the point, as the archive's are; see the partition test.
 decimal_values = st.integers(min_value=0, max_value=99_999).map(lambda n: n / 10)
@@ -267,22 +269,52 @@ def test_an_object_without_a_valid_reading_still_counts_its_records():
     assert (partial.records, partial.invalid_records, partial.table.num_rows) == (2, 2, 0)
 
 
-def test_ipc_round_trip_and_the_reduce_on_encoded_partials():
+def test_map_partials_round_trip_and_the_reduce_combines_them_as_plain_tables():
+    """What a map returns (the scanner's encoding) reads back as the same table, strings dictionary-encoded;
+    the reduce over such partials gives the checksum of combining the plain tables; IPC (the reduce's output
+    to the host) round-trips too."""
     from aqstudy.data.synthetic import SyntheticOpenAQ
 
     generator = SyntheticOpenAQ(seed=3, station_count=30, object_bytes=100_000)
-    tables = [kernel.partial_from_bytes(generator.object_bytes_for(i)).table for i in range(3)]
-    payloads = [kernel.to_ipc(t) for t in tables]
+    scans = [kernel.scan_bytes(generator.object_bytes_for(i)) for i in range(3)]
+    tables = [scan.partial().table for scan in scans]
+    payloads = [scan.to_bytes() for scan in scans]
     for table, payload in zip(tables, payloads, strict=True):
-        assert kernel.from_ipc(payload).equals(table)
-    by_ipc = kernel.combine_ipc(payloads)
-    assert by_ipc.schema == kernel.partial_schema()
-    plain, mixed = kernel.combine(tables), kernel.combine([tables[0], *map(kernel.read_ipc, payloads[1:])])
+        read = kernel.read_partial(payload)
+        assert all(pa.types.is_dictionary(read.schema.field(name).type) for name in STRING_COLUMNS)
+        assert read.cast(kernel.partial_schema()).equals(table)
+        assert kernel.from_ipc(kernel.to_ipc(table)).equals(table)
+    reduced = kernel.combine_partials(payloads)
+    assert reduced.schema == kernel.partial_schema()
+    plain = kernel.combine(tables)
+    mixed = kernel.combine([tables[0], *map(kernel.read_partial, payloads[1:])])
     for analysis in ANALYSES:
         expected = result_sha256(finalize(plain, analysis=analysis))
-        assert result_sha256(finalize(by_ipc, analysis=analysis)) == expected
+        assert result_sha256(finalize(reduced, analysis=analysis)) == expected
         assert result_sha256(finalize(mixed, analysis=analysis)) == expected
     assert kernel.combine([]).num_rows == 0
+
+
+def test_a_partial_keeps_nulls_nan_coordinates_and_empty_strings_apart():
+    lines_ = [b'{"value": 1, "city": "", "coordinates": {"latitude": NaN, "longitude": 2}}',
+              b'{"value": 2, "city": null, "coordinates": {"latitude": null, "longitude": 2}}',
+              b'{"value": 3, "coordinates": {"latitude": 0.0, "longitude": 2}}',
+              b'{"value": 4, "city": "", "coordinates": {"latitude": 0.0, "longitude": 2}}']
+    table = kernel.read_partial(kernel.scan_bytes(data_of(lines_)).to_bytes())
+    rows = {row["sum"]: (row["city"], row["latitude"]) for row in table.to_pylist()}
+    assert rows.keys() == {1.0, 2.0, 3.0, 4.0} and rows[1.0][0] == "" and math.isnan(rows[1.0][1])
+    assert [rows[2.0], rows[3.0], rows[4.0]] == [(None, None), (None, 0.0), ("", 0.0)]
+    assert kernel.read_partial(kernel.scan_bytes(b"").to_bytes()).num_rows == 0
+
+
+def test_a_payload_that_is_not_a_partial_is_refused_with_the_reason():
+    import zlib
+
+    with pytest.raises(ValueError, match="not a map partial"):
+        kernel.read_partial(zlib.compress(b"ARROW1" + bytes(10)))
+    damaged = zlib.decompress(kernel.scan_bytes(b'{"value": 1}\n').to_bytes())[:-8]
+    with pytest.raises(ValueError, match="damaged"):
+        kernel.read_partial(zlib.compress(damaged))
 
 
 def test_the_preloading_runtime_imports_first_then_runs_the_script(tmp_path):

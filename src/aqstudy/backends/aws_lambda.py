@@ -133,8 +133,8 @@ class AwsLambdaBackend(Backend):
             "aws_lambda": aws_lambda_section(backend=cfg.backend, endpoint_env=endpoint_env, workers=effective_workers,
                                              memory_mb=cfg.memory, region=cfg.region, environ=environ),
             "aws": {"region": cfg.region},
-            # The runtime image holds the package with its scanner compiled (runtime/aws_lambda.Dockerfile): a
-            # copy shipped with each job would be imported instead, and compiled again in every new function.
+            # The runtime image holds the package with its scanner compiled for Lambda (runtime/aws_lambda.Dockerfile):
+            # a copy shipped with each job, built on the host, would be imported instead.
             "lithops": {"exclude_modules": ["aqstudy"]},
         }
 

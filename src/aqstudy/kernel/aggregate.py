@@ -33,16 +33,17 @@ without copying (:func:`read_partial`). A function is then ready to scan ~20 ms 
 
 from __future__ import annotations
 
-import gzip
 import io
 import math
-import re
 import zlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aqstudy.kernel.columns import KEY_COLUMNS, PARTIAL_COLUMNS
 
+# What a map call imports is its cold start, so this module imports only what every call needs (the line
+# reader's orjson, json and re, and gzip, when they are used). Not `typing` and `dataclasses` either: with
+# `inspect` and `ast` behind them they cost ~40 ms of a fresh interpreter here, more than the scanner's import
+# and a 25 MB scan together.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -54,26 +55,26 @@ GZIP_MAGIC = b"\x1f\x8b"
 PARTIAL_ZLIB_LEVEL = 1
 
 
-@dataclass
 class Partial:
     """A partial aggregate as an Arrow table and the record counts behind it (tests, benchmarks, the host)."""
 
-    table: pa.Table
-    records: int
-    invalid_records: int
-    #: Records read by the line-by-line reader: the lines the scanner handed back, or all of them.
-    slow_path_records: int = 0
+    __slots__ = ("table", "records", "invalid_records", "slow_path_records")
+
+    def __init__(self, table: pa.Table, records: int, invalid_records: int, slow_path_records: int = 0):
+        self.table, self.records, self.invalid_records = table, records, invalid_records
+        #: Records read by the line-by-line reader: the lines the scanner handed back, or all of them.
+        self.slow_path_records = slow_path_records
 
 
-@dataclass
 class Scan:
     """One object's groups as the map leaves them, before any Arrow: what a map call encodes and returns."""
 
-    groups: Groups
-    records: int
-    invalid_records: int
-    #: Records read by the line-by-line reader: the lines the scanner handed back, or all of them.
-    slow_path_records: int = 0
+    __slots__ = ("groups", "records", "invalid_records", "slow_path_records")
+
+    def __init__(self, groups: Groups, records: int, invalid_records: int, slow_path_records: int = 0):
+        self.groups, self.records, self.invalid_records = groups, records, invalid_records
+        #: Records read by the line-by-line reader: the lines the scanner handed back, or all of them.
+        self.slow_path_records = slow_path_records
 
     def to_bytes(self) -> bytes:
         """The partial as a map call returns it: the groups' encoding (:meth:`aqstudy.kernel.scanner.Groups.encode`),
@@ -89,9 +90,9 @@ class Scan:
 def warm() -> None:
     """Import what a map call needs and run it once on one line, in a process that serves calls later.
 
-    Named in ``backend.preload`` (``aqstudy.kernel:warm``); see :mod:`aqstudy.backends.localhost.local_runtime`. The map needs
-    only the compiled scanner and zlib (~1 ms to import); the line reader's orjson is imported when a line is
-    handed back to it.
+    Named in ``backend.preload`` (``aqstudy.kernel:warm``); see :mod:`aqstudy.backends.localhost.local_runtime`.
+    The map needs only the compiled scanner and zlib (~1 ms to import); the line reader's orjson, json and re
+    are imported when a line is handed back to it.
     """
     scan_bytes(b'{"value": 1, "city": "c"}\n').to_bytes()
     scan_reader(io.BytesIO(b'{"value": 1, "city": "c"}\n'))
@@ -221,6 +222,8 @@ def partial_from_lines(lines) -> Partial:
 def _gunzip_tolerant(data: bytes) -> bytes:
     """What a gzip object holds; a truncated one gives what could be read. Bytes that merely start like gzip
     but are not (no valid header) are taken as they are, so their lines are still counted."""
+    import gzip
+
     try:
         return gzip.decompress(data)
     except (EOFError, OSError, zlib.error):
@@ -320,8 +323,8 @@ def valid_value(record) -> float | None:
 
 #: What DuckDB's JSON reader (yyjson) accepts beyond RFC 8259 and orjson does not: NaN and Infinity
 #: literals in any case (``nan``, ``-Inf``, ``INFINITY``) and a trailing comma before ``}`` or ``]``.
-#: Strings are matched first so that nothing inside them is touched.
-_LENIENT = re.compile(
+#: Strings are matched first so that nothing inside them is touched. Compiled at its first use.
+_LENIENT = (
     r'(?P<string>"(?:[^"\\]|\\.)*")'
     r"|(?P<literal>-?(?i:infinity|inf|nan))(?![A-Za-z0-9_])"
     r"|,(?P<close>\s*[}\]])"
@@ -367,6 +370,7 @@ def _python_json(line: bytes):
     """A line read with Python's json module after the :data:`_LENIENT` rewrite, numbers as DuckDB reads
     them (see :class:`_RawNumber`), or ``_UNPARSEABLE``."""
     import json
+    import re
 
     literals: list[str] = []
 
@@ -387,7 +391,7 @@ def _python_json(line: bytes):
 
     constant.seen = 0
     try:
-        text = _LENIENT.sub(rewrite, line.decode("utf-8"))
+        text = re.sub(_LENIENT, rewrite, line.decode("utf-8"))  # re caches the compiled pattern
         return json.loads(text, parse_int=_int_token, parse_float=_float_token, parse_constant=constant)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return _UNPARSEABLE
@@ -499,23 +503,23 @@ def read_partial(data: bytes) -> pa.Table:
     from aqstudy.kernel.scanner import PARTIAL_MAGIC
 
     body = zlib.decompress(data)
-    if body[:8] != PARTIAL_MAGIC or len(body) % 8:
+    if body[:8] != PARTIAL_MAGIC:
         raise ValueError(f"not a map partial (starts {body[:8]!r}, expected {PARTIAL_MAGIC!r}); the map and the "
                          "reduce must run the same aqstudy version")
-    buffer, view = pa.py_buffer(body), memoryview(body).cast("q")
-    rows, at = view[1], 16
+    buffer, at = pa.py_buffer(body), 8
 
     def take(size: int) -> pa.Buffer:
         nonlocal at
+        if at + size > len(body):
+            raise ValueError(f"a map partial of {len(body)} bytes ends before its data does; it is damaged")
         out = buffer.slice(at, size)
         at += (size + 7) & ~7
         return out
 
     def number() -> int:
-        nonlocal at
-        at += 8
-        return view[at // 8 - 1]
+        return int.from_bytes(take(8), "little", signed=True)
 
+    rows = number()
     bitmap = (rows + 7) // 8
     columns = []
     for field in partial_schema():

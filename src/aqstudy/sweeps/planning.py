@@ -27,9 +27,12 @@ S3_READ_MB_S = 100.0
 PARSE_MB_S_PER_VCPU = 600.0
 #: Function memory that buys one vCPU of CPU credit (REFERENCE); the kernel uses one thread.
 ONE_VCPU_MB = 1769
-#: First call in a new environment: importing numpy, pyarrow and numba and loading the compiled scanner
-#: (1–3 s with heavy imports, REFERENCE).
-COLD_IMPORT_S = 1.5
+#: CPU seconds a new environment's first map call spends importing the map runtime (the compiled scanner, no
+#: numpy or pyarrow), and the reduce importing pyarrow for its first combine: measured on one core here by
+#: benchmarks/cold_start.py (fresh interpreter to partial in hand, less the bare interpreter and the work),
+#: and scaled like parsing by the function's share of a vCPU. The map's was ~1 s with numpy, pyarrow and numba.
+MAP_COLD_IMPORT_CPU_S = 0.03
+REDUCE_COLD_IMPORT_CPU_S = 0.4
 #: Per call: Lithops fetches the call's data and writes its status and result.
 CALL_OVERHEAD_S = 0.05
 #: Submit → start at scale, median (REFERENCE: 0.34 s at 1,000 functions); not billed.
@@ -89,11 +92,16 @@ def estimate_input(cfg: Any) -> list[int]:
     return planned_sizes(cfg.dataset, data_size_gb=cfg.data_size)
 
 
+def vcpu_share(memory_mb: int) -> float:
+    """The share of one vCPU a function of ``memory_mb`` gets (the kernel and the imports use one thread)."""
+    return min(1.0, memory_mb / ONE_VCPU_MB)
+
+
 def invocation_s(object_sizes: list[int], *, memory_mb: int, cold: bool) -> float:
     """Estimated billed duration of one map invocation reading these objects."""
-    parse_mb_s = PARSE_MB_S_PER_VCPU * min(1.0, memory_mb / ONE_VCPU_MB)
+    parse_mb_s = PARSE_MB_S_PER_VCPU * vcpu_share(memory_mb)
     busy = sum(size / 1e6 / S3_READ_MB_S + size / 1e6 / parse_mb_s + CALL_OVERHEAD_S for size in object_sizes)
-    return busy + (COLD_IMPORT_S if cold else 0.0)
+    return busy + (MAP_COLD_IMPORT_CPU_S / vcpu_share(memory_mb) if cold else 0.0)
 
 
 def plan_run(cfg: Any, *, label: str | None = None) -> RunPlan:
@@ -117,7 +125,7 @@ def plan_run(cfg: Any, *, label: str | None = None) -> RunPlan:
     rounds = [map_durations[i:i + workers] for i in range(0, len(map_durations), workers)]
     map_wall_s = INVOKE_LATENCY_S + sum(max(batch) for batch in rounds)
     combine_s = REDUCE_S_PER_OBJECT * len(sizes) + CALL_OVERHEAD_S
-    reduce_s = (1 - REDUCER_SPAWN_SHARE) * map_wall_s + combine_s + COLD_IMPORT_S
+    reduce_s = (1 - REDUCER_SPAWN_SHARE) * map_wall_s + combine_s + REDUCE_COLD_IMPORT_CPU_S / vcpu_share(memory_mb)
     durations = [*map_durations, reduce_s]
     duration_s = map_wall_s + combine_s
     backend = cfg.backend
@@ -136,12 +144,13 @@ def plan_run(cfg: Any, *, label: str | None = None) -> RunPlan:
     )
     warm_up_usd = 0.0
     if cfg.warm_up:
+        warm_call_s = WARM_UP_CALL_S + MAP_COLD_IMPORT_CPU_S / vcpu_share(memory_mb)
         warm = c.RunUsage(
-            invocation_durations_s=(WARM_UP_CALL_S + COLD_IMPORT_S,) * workers, memory_mb=memory_mb,
+            invocation_durations_s=(warm_call_s,) * workers, memory_mb=memory_mb,
             region=cfg.region, bucket_region=cfg.bucket_region, architecture=usage.architecture,
             init_durations_s=(init_s,) * workers if init_s else (),
             lithops_requests=c.lithops_requests(jobs=1, invocations=workers, map_calls=workers, reduce_calls=0,
-                                                duration_s=WARM_UP_CALL_S + COLD_IMPORT_S,
+                                                duration_s=warm_call_s,
                                                 monitoring_interval_s=monitoring_s),
         )
         warm_up_usd = c.run_cost(warm).total_usd
