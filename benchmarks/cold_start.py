@@ -1,6 +1,6 @@
 """Cold-start benchmark: how soon a fresh interpreter has its first partial in hand, the map runtime vs DuckDB.
 
-    .venv/bin/python benchmarks/cold_start.py [--runs 7] [--choices]
+    .venv/bin/python benchmarks/cold_start.py [--runs 7] [--choices] [--function-python PATH]
 
 Every figure is one fresh interpreter (``python -c``), timed from just before it is started until its output
 is in hand, with its peak resident memory then (:mod:`aqstudy.measure.startup`):
@@ -15,8 +15,11 @@ is in hand, with its peak resident memory then (:mod:`aqstudy.measure.startup`):
   partial sent as Arrow IPC, so pyarrow is imported in the map), ``numpy`` and ``pyarrow`` imported alone,
   and a bare ``python``.
 
-The runtimes take turns (each round starts each once, the order reversed every other round), so a busy
-machine slows all alike; ``--runs`` rounds (at least 5), medians. Last line:
+``--function-python`` runs the map and the reduce with another interpreter: one whose environment holds only
+``runtime/function-requirements.txt`` and the package, as the Lambda runtime does (no numpy, no pandas, which
+pyarrow imports when they are installed). The runtimes take turns (each round starts each once, the order
+reversed every other round), so a busy machine slows all alike; ``--runs`` rounds (at least 5), medians.
+Last line:
 ``map_ready_s=<a> duckdb_ready_s=<b> ratio=<a/b> map_rss_mb=<x> duckdb_rss_mb=<y>`` (the target: ratio ≤ 1).
 """
 
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per runtime, at least 5 (median)")
     parser.add_argument("--choices", action="store_true", help="also measure the alternatives (see the docstring)")
+    parser.add_argument("--function-python", help="interpreter for the map and the reduce (default: this one)")
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error(f"--runs {args.runs} is too few for a median of cold starts; pass 5 or more")
@@ -55,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         object_mb = inputs.object_path.stat().st_size / 1e6
         print(f"data: map and duckdb read {inputs.object_path.name} ({object_mb:.0f} MB); "
               f"the reduce combines the map outputs of {inputs.reduce_objects} objects")
-        samples = startup.measure(runtimes, inputs, runs=args.runs)
+        pythons = {"map": args.function_python, "reduce": args.function_python} if args.function_python else None
+        if pythons:
+            print(f"map and reduce run in {args.function_python}")
+        samples = startup.measure(runtimes, inputs, runs=args.runs, pythons=pythons)
     medians = {runtime: startup.median(samples[runtime]) for runtime in runtimes}
     for runtime in runtimes:
         m, ready = medians[runtime], sorted(s.ready_s for s in samples[runtime])

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,21 +167,24 @@ def run_once(runtime: str, inputs: Inputs, *, python: str = sys.executable) -> R
 
 
 def measure(runtimes: Sequence[str], inputs: Inputs, *, runs: int = 5, python: str = sys.executable,
-            progress=None) -> dict[str, list[Readiness]]:
+            pythons: Mapping[str, str] | None = None, progress=None) -> dict[str, list[Readiness]]:
     """``runs`` fresh interpreters of each runtime, interleaved: round ``r`` starts each runtime once, the
     order reversed every other round. One unmeasured round first loads the files into the page cache.
 
     :param runtimes: names from :data:`RUNTIMES`.
     :param inputs: what they work on (:func:`prepare_inputs`).
     :param runs: measured interpreters per runtime (the benchmark takes at least 5).
+    :param python: the interpreter every runtime runs in, unless ``pythons`` names another for it (e.g. one
+        whose environment holds only what the Lambda runtime holds).
     :param progress: called with ``(round, runtime, readiness)`` after each measured interpreter, if given.
     """
+    interpreter = {runtime: (pythons or {}).get(runtime, python) for runtime in runtimes}
     for runtime in runtimes:
-        run_once(runtime, inputs, python=python)
+        run_once(runtime, inputs, python=interpreter[runtime])
     samples: dict[str, list[Readiness]] = {runtime: [] for runtime in runtimes}
     for round_ in range(runs):
         for runtime in (runtimes if round_ % 2 == 0 else list(reversed(runtimes))):
-            readiness = run_once(runtime, inputs, python=python)
+            readiness = run_once(runtime, inputs, python=interpreter[runtime])
             samples[runtime].append(readiness)
             if progress is not None:
                 progress(round_, runtime, readiness)

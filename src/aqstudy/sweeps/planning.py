@@ -28,11 +28,12 @@ PARSE_MB_S_PER_VCPU = 600.0
 #: Function memory that buys one vCPU of CPU credit (REFERENCE); the kernel uses one thread.
 ONE_VCPU_MB = 1769
 #: CPU seconds a new environment's first map call spends importing the map runtime (the compiled scanner, no
-#: numpy or pyarrow), and the reduce importing pyarrow for its first combine: measured on one core here by
-#: benchmarks/cold_start.py (fresh interpreter to partial in hand, less the bare interpreter and the work),
-#: and scaled like parsing by the function's share of a vCPU. The map's was ~1 s with numpy, pyarrow and numba.
-MAP_COLD_IMPORT_CPU_S = 0.03
-REDUCE_COLD_IMPORT_CPU_S = 0.4
+#: numpy or pyarrow: 0.02 s), and the reduce importing pyarrow for its first combine (0.15 s): measured on one
+#: core here by `benchmarks/cold_start.py --function-python` (an environment holding only what the Lambda
+#: runtime holds; fresh interpreter to output in hand, less the bare interpreter and the work), and scaled like
+#: parsing by the function's share of a vCPU. The map's was ~1 s with numpy, pyarrow and numba (docs/performance.md).
+MAP_COLD_IMPORT_CPU_S = 0.02
+REDUCE_COLD_IMPORT_CPU_S = 0.15
 #: Per call: Lithops fetches the call's data and writes its status and result.
 CALL_OVERHEAD_S = 0.05
 #: Submit → start at scale, median (REFERENCE: 0.34 s at 1,000 functions); not billed.
