@@ -13,7 +13,8 @@ its first output was in hand (``ready_s``) and its peak resident memory then (``
 - ``reduce``: this project's reduce entry point (:func:`aqstudy.kernel.functions.reduce_partials`) over the
   maps' outputs of several objects, to the combined table it returns.
 - Alternatives, for the record of what was chosen: ``map_arrow`` (the same scanner, its partial sent as Arrow
-  IPC, which needs pyarrow in the map), ``numpy``, ``pyarrow`` (imports alone) and ``python`` (a bare interpreter).
+  IPC, which needs pyarrow in the map; the table decoded from the scanner's encoding, a few ms more than
+  building it directly), ``numpy``, ``pyarrow`` (imports alone) and ``python`` (a bare interpreter).
 
 :func:`measure` runs them interleaved (a round starts every runtime once, in alternating order), so a busy
 machine slows all alike; ``benchmarks/cold_start.py`` prints the medians, and ``make calibrate`` of the model
