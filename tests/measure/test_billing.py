@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aqstudy import cost as c
+from aqstudy.measure import cost as c
 from aqstudy.measure import billing as b
 
 LOG_GROUP = "/aws/lambda/lithops-worker-aq-2048"

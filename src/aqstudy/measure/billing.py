@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from aqstudy import cost as c
+from aqstudy.measure import cost as c
 
 log = logging.getLogger(__name__)
 
