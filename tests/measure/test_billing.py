@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from aqstudy.measure import cost as c
 from aqstudy.measure import billing as b
+from aqstudy.measure import cost as c
 
 LOG_GROUP = "/aws/lambda/lithops-worker-aq-2048"
 

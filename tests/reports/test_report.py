@@ -22,9 +22,22 @@ def _run(run_id: str, *, workers: int, duration_s: float, data_size: float = 0.1
             "metrics": {m.DURATION_S: duration_s, m.COST_USD: cost_usd, **metrics}, "tags": {}}
 
 
-def test_spread_is_median_min_max_and_n_of_the_present_values():
-    assert r.spread([3.0, 1.0, None, 2.0, 10.0]) == r.Spread(2.5, 1.0, 10.0, 4)
+def test_spread_is_median_min_max_n_and_the_ci_of_the_present_values():
+    # 4 runs: no 95% interval exists; the CI is min–max, which holds the median with 87.5% confidence.
+    assert r.spread([3.0, 1.0, None, 2.0, 10.0]) == r.Spread(2.5, 1.0, 10.0, 4, 1.0, 10.0, 0.875)
+    # 9 runs reach 95% with the 2nd and 8th smallest (Le Boudec, Table A.1).
+    nine = r.spread([float(v) for v in range(1, 10)])
+    assert (nine.ci_low, nine.ci_high, nine.median) == (2.0, 8.0, 5.0) and nine.confidence >= 0.95
     assert r.spread([None]) is None
+
+
+def test_cells_show_the_ci_and_mark_short_and_few_runs():
+    nine = r.spread([float(v) for v in range(1, 10)])
+    assert r._cell(nine, short_ids=True) == "5 [2–8]"
+    assert r._cell(r.spread([1.0, 2.0, 4.0]), short_ids=True) == f"2 [1–4]{r.SHORT_MARK}"
+    assert r._cell(r.spread([1.0, 3.0]), short_ids=True) == f"2 [1–3]{r.FEW_MARK}"
+    assert r._cell(r.spread([1.5]), short_ids=True) == f"1.5{r.FEW_MARK}"
+    assert "Le Boudec" in r.CI_CAPTION
 
 
 def test_pareto_mask_keeps_exactly_the_non_dominated_points():
@@ -43,16 +56,17 @@ def test_scaling_table_gives_speedup_and_efficiency_against_the_smallest_worker_
     rows = {(row["data_size_gb"], row["workers"]): row for row in table.rows}
     assert set(rows) == {(0.1, 1), (0.1, 2), (0.1, 8), (0.2, 2), (0.2, 4)}
     base = rows[(0.1, 1)]
-    assert base[m.DURATION_S] == r.Spread(10.0, 8.0, 12.0, 3) and base["n"] == 3
+    assert base[m.DURATION_S] == r.Spread(10.0, 8.0, 12.0, 3, 8.0, 12.0, 0.75) and base["n"] == 3
     assert base["runs"] == ["a1", "a2", "a3"]
-    assert rows[(0.1, 2)]["speedup"] == pytest.approx(2.0)
-    assert rows[(0.1, 2)]["efficiency"] == pytest.approx(1.0)
+    assert rows[(0.1, 2)]["speedup"].value == pytest.approx(2.0)
+    assert rows[(0.1, 2)]["efficiency"].value == pytest.approx(1.0)
     capped = rows[(0.1, 8)]
-    assert capped["speedup"] == pytest.approx(2.5)
-    assert capped["efficiency"] == pytest.approx(2.5 / 8)
-    assert capped["efficiency_effective"] == pytest.approx(2.5 / 4)
+    assert capped["speedup"].value == pytest.approx(2.5)
+    assert capped["efficiency"].value == pytest.approx(2.5 / 8)
+    assert capped["efficiency_effective"].value == pytest.approx(2.5 / 4)
     assert capped[r.EFFECTIVE_WORKERS] == 4
-    assert rows[(0.2, 4)]["speedup"] == pytest.approx(2.0) and rows[(0.2, 2)]["speedup"] == pytest.approx(1.0)
+    assert rows[(0.2, 4)]["speedup"].value == pytest.approx(2.0)
+    assert rows[(0.2, 2)]["speedup"].value == pytest.approx(1.0)
     assert any("effective_workers < workers" in note for note in table.notes)
 
 
@@ -61,8 +75,38 @@ def test_an_axis_that_varies_besides_workers_gets_its_own_column_and_baseline():
             _run("c", workers=1, duration_s=4.0, memory=4096), _run("d", workers=2, duration_s=4.0, memory=4096)]
     table = r.scaling_table(r.finished_rows(runs))
     assert table.columns[0] == "memory_mb"
-    assert [(row["memory_mb"], row["workers"], row["speedup"]) for row in table.rows] == [
+    assert [(row["memory_mb"], row["workers"], row["speedup"].value) for row in table.rows] == [
         (1024, 1, 1.0), (1024, 2, 2.0), (4096, 1, 1.0), (4096, 2, 1.0)]
+
+
+def test_efficiency_above_one_from_noise_is_held_at_ideal_and_marked():
+    # Two workers 2.2× faster than one, but the runs spread widely: noise explains the excess over 2×.
+    noisy = [_run(f"a{k}", workers=1, duration_s=d, repeat=k) for k, d in enumerate((8.0, 11.0, 14.0, 9.0, 12.0))]
+    noisy += [_run(f"b{k}", workers=2, duration_s=d, repeat=k) for k, d in enumerate((4.0, 7.0, 5.0, 5.5, 3.5))]
+    row = r.scaling_table(r.finished_rows(noisy)).rows[1]
+    assert row["efficiency"].measured == pytest.approx(11.0 / 5.0 / 2)
+    assert row["efficiency"].held and row["efficiency"].value == 1.0
+    assert row["speedup"].held and row["speedup"].value == 2.0
+    assert r._cell(row["efficiency"], short_ids=True) == f"1{r.HELD_MARK}"
+    # Tight runs that really are super-linear (the CI stays above ideal) are shown as measured.
+    tight = [_run(f"a{k}", workers=1, duration_s=10.0 + 0.01 * k, repeat=k) for k in range(5)]
+    tight += [_run(f"b{k}", workers=2, duration_s=4.0 + 0.01 * k, repeat=k) for k in range(5)]
+    row = r.scaling_table(r.finished_rows(tight)).rows[1]
+    assert not row["efficiency"].held and row["efficiency"].value > 1.2 and row["efficiency"].low > 1.0
+    # One run each: nothing can show more than ideal.
+    single = [_run("a", workers=1, duration_s=10.0), _run("b", workers=2, duration_s=4.0)]
+    row = r.scaling_table(r.finished_rows(single)).rows[1]
+    assert row["efficiency"].held and row["efficiency"].low is None
+
+
+def test_ideal_scaling_stops_at_the_invocations_the_data_allows():
+    # 4 objects at chunksize 1: 8 workers can run no more than 4 invocations at once.
+    runs = [_run("a", workers=4, duration_s=4.0), _run("b", workers=8, duration_s=3.9)]
+    for run in runs:
+        run["params"] |= {"objects": "4", "effective_chunksize": "1"}
+    row = r.scaling_table(r.finished_rows(runs)).rows[1]
+    assert row["speedup"].held and row["speedup"].value == 1.0  # ideal: 4 → 4 usable workers
+    assert row["efficiency"].value == pytest.approx(0.5)
 
 
 def test_cost_table_gives_cost_per_run_and_per_gb_and_every_cost_term():
@@ -71,7 +115,7 @@ def test_cost_table_gives_cost_per_run_and_per_gb_and_every_cost_term():
             _run("b", workers=1, duration_s=1.0, data_size=0.5, cost_usd=4e-3, repeat=1, cost_compute_usd=3e-3)]
     table = r.cost_table(r.finished_rows(runs))
     (row,) = table.rows
-    assert row[m.COST_USD] == r.Spread(3e-3, 2e-3, 4e-3, 2)
+    assert row[m.COST_USD] == r.Spread(3e-3, 2e-3, 4e-3, 2, 2e-3, 4e-3, 0.5)
     assert row["cost_per_gb_usd"].median == pytest.approx(6e-3)
     assert row["input_gb"] == pytest.approx(0.5)
     assert "cost_transfer_usd" in table.columns and row["cost_transfer_usd"] == pytest.approx(5e-4)
@@ -83,7 +127,7 @@ def test_startup_table_reads_the_metric_names_the_run_logs():
             _run("b", workers=2, duration_s=1.0, repeat=1, **{cold_p50: 0.5})]
     table = r.startup_table(r.finished_rows(runs))
     assert cold_p50 in table.columns
-    assert table.rows[0][cold_p50] == r.Spread(0.4, 0.3, 0.5, 2)
+    assert table.rows[0][cold_p50] == r.Spread(0.4, 0.3, 0.5, 2, 0.3, 0.5, 0.5)
     assert table.rows[0][m.startup_metric("warm", "p95")] is None
 
 
@@ -140,16 +184,37 @@ def test_results_table_tells_whether_runs_of_one_work_agree_and_never_compares_d
     assert (listing["old"]["result_sha256_version"], listing["c"]["result_sha256_version"]) == ("1", "2")
 
 
+def test_pareto_table_marks_members_within_noise_of_their_neighbours():
+    def repeats(name, workers, durations, costs):
+        return [_run(f"{name}{k}", workers=workers, duration_s=d, cost_usd=c, repeat=k)
+                for k, (d, c) in enumerate(zip(durations, costs, strict=True))]
+
+    runs = [*repeats("fast", 8, (1.0, 1.1, 1.2), (9e-4, 9.1e-4, 9.2e-4)),
+            *repeats("close", 4, (1.15, 1.25, 1.3), (8.9e-4, 9.05e-4, 9.15e-4)),  # overlaps fast on both
+            *repeats("cheap", 1, (5.0, 5.2, 5.1), (1e-4, 1.1e-4, 1.05e-4))]
+    table = r.pareto_table(r.finished_rows(runs))
+    assert [row["runs"][0][:-1] for row in table.rows] == ["fast", "close", "cheap"]
+    assert [row[r.DISTINGUISHABLE] for row in table.rows] == ["no: ≈ cheaper", "no: ≈ faster", "yes"]
+    assert r.DISTINGUISHABLE_NOTE in table.notes
+    # One run each: nothing can be told apart.
+    single = [_run("a", workers=8, duration_s=1.0, cost_usd=9e-4), _run("b", workers=1, duration_s=5.0, cost_usd=1e-4)]
+    assert [row[r.DISTINGUISHABLE] for row in r.pareto_table(r.finished_rows(single)).rows] == ["no: ≈ cheaper",
+                                                                                               "no: ≈ faster"]
+
+
 def test_renderers_keep_spreads_and_run_ids():
     table = r.scaling_table(r.finished_rows([_run("a" * 32, workers=1, duration_s=2.0),
                                              _run("b" * 32, workers=1, duration_s=4.0, repeat=1)]))
     rows = list(csv.DictReader(io.StringIO(r.to_csv(table))))
     assert rows[0]["duration_s"] == "3.0" and rows[0]["duration_s_min"] == "2.0" and rows[0]["duration_s_max"] == "4.0"
+    assert rows[0]["duration_s_ci_low"] == "2.0" and rows[0]["duration_s_ci_confidence"] == "0.5"
+    assert rows[0]["speedup_measured"] == "1.0"
     assert rows[0]["runs"] == f"{'a' * 32};{'b' * 32}"
     markdown = r.to_markdown(table)
-    assert "| 3 [2–4] |" in markdown and "aaaaaaaa, bbbbbbbb" in markdown
+    assert f"| 3 [2–4]{r.FEW_MARK} |" in markdown and "aaaaaaaa, bbbbbbbb" in markdown
+    assert "Le Boudec" in markdown
     latex = r.to_latex(table)
-    assert r"data\_size\_gb" in latex and "3 [2--4]" in latex and r"\bottomrule" in latex
+    assert r"data\_size\_gb" in latex and r"3 [2--4]\ddag{}" in latex and r"\bottomrule" in latex
     assert "scaling.csv (column runs)" in latex
 
 

@@ -10,7 +10,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aqstudy.measure import metrics as m
+from aqstudy.measure import stats
+from aqstudy.measure.stragglers import STRAGGLER_FACTOR, straggler_flags
 from aqstudy.reports.tables import EFFECTIVE_WORKERS, Spread, Table
+
+#: How the figures' error bars are described (legends and titles).
+CI_LEGEND = "bars: 95% CI of the median (min–max below 6 runs)"
+
+
+def _ci_errors(values: Sequence[Spread]) -> list[list[float]]:
+    """Error-bar lengths below and above each median: its CI, or nothing when there is none."""
+    return [[v.median - v.ci_low if v.ci_low is not None else 0.0 for v in values],
+            [v.ci_high - v.median if v.ci_high is not None else 0.0 for v in values]]
+
+
+def _mark_few(ax, xs: Sequence[float], spreads: Sequence[Spread], colour: str) -> None:
+    """Write ``n=…`` beside each point of fewer than stats.MIN_RUNS runs: marked in the figure, not hidden."""
+    for x, value in zip(xs, spreads, strict=True):
+        if value.n < stats.MIN_RUNS:
+            ax.annotate(f"n={value.n}", (x, value.median), textcoords="offset points", xytext=(4, -10), fontsize=7,
+                        color=colour)
 
 
 def _pyplot():
@@ -23,7 +42,8 @@ def _pyplot():
 
 
 def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
-    """Median duration against workers, one line per data size (log-log), min–max as error bars.
+    """Median duration against workers, one line per data size (log-log), the median's 95% CI as error bars
+    (min–max below 6 runs, and ``n=…`` written beside a point of fewer than 3 runs).
 
     A dashed line per data size is ideal scaling from its smallest worker count: duration ∝ 1/functions that
     ran at once (``effective_workers``; the workers asked for on a cloud backend, flat beyond the cap on this
@@ -43,11 +63,11 @@ def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
         colour = f"C{index % 10}"
         workers = [row["workers"] for row in rows]
         medians = [row[m.DURATION_S].median for row in rows]
-        errors = [[row[m.DURATION_S].median - row[m.DURATION_S].low for row in rows],
-                  [row[m.DURATION_S].high - row[m.DURATION_S].median for row in rows]]
+        errors = _ci_errors([row[m.DURATION_S] for row in rows])
         label = ", ".join(f"{c}={v}" for c, v in zip(context, key, strict=True))
         ax.errorbar(workers, medians, yerr=errors, color=colour, marker="o", capsize=3, label=label,
                     markerfacecolor=colour)
+        _mark_few(ax, workers, [row[m.DURATION_S] for row in rows], colour)
         capped = [row for row in rows if row[EFFECTIVE_WORKERS] is not None and row[EFFECTIVE_WORKERS] < row["workers"]]
         if capped:
             ax.plot([row["workers"] for row in capped], [row[m.DURATION_S].median for row in capped], "o",
@@ -70,7 +90,7 @@ def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
     # Label the minor ticks only when the axis spans about a decade; beyond that they collide.
     ax.yaxis.set_minor_formatter(plain if high / max(low, 1e-12) < 20 else NullFormatter())
     ax.set_xlabel("workers (functions asked for)")
-    ax.set_ylabel("duration_s (submit → result), median")
+    ax.set_ylabel(f"duration_s (submit → result), median; {CI_LEGEND}", fontsize=8)
     ax.set_title(title or "Duration against workers; dashed = ideal scaling, hollow = concurrency capped")
     ax.grid(True, which="both", alpha=0.3)
     if series:
@@ -82,10 +102,12 @@ def scaling_figure(table: Table, *, path: Path, title: str = "") -> Path:
 
 
 def frontier_figure(points: Sequence[dict], *, path: Path, title: str = "") -> Path:
-    """Modelled cost against duration, one dot per config (or trial), each Pareto front highlighted.
+    """Modelled cost against duration, one dot per config (or trial), each Pareto front highlighted, the
+    medians' 95% CIs as error bars on both axes where the points carry them.
 
     :param points: dicts with ``duration_s`` and ``cost_usd`` (numbers or :class:`Spread`), ``pareto`` (bool),
-        optional ``label`` and ``work`` (points of one work share a colour and a front).
+        optional ``label``, ``work`` (points of one work share a colour and a front) and ``distinguishable``
+        (``yes`` or ``no: …``; a front member within noise of a neighbour gets ``≈`` after its label).
     """
     plt = _pyplot()
 
@@ -105,13 +127,24 @@ def frontier_figure(points: Sequence[dict], *, path: Path, title: str = "") -> P
                    facecolors="none", edgecolors=colour if len(works) > 1 else "#999999", label=f"dominated{suffix}")
         ax.plot([value(p, m.DURATION_S) for p in front], [value(p, m.COST_USD) for p in front], "o-", color=colour,
                 label=f"Pareto front{suffix}", zorder=3)
+        with_ci = [p for p in mine if isinstance(p[m.DURATION_S], Spread) and isinstance(p[m.COST_USD], Spread)]
+        if with_ci:
+            ax.errorbar([value(p, m.DURATION_S) for p in with_ci], [value(p, m.COST_USD) for p in with_ci],
+                        xerr=_ci_errors([p[m.DURATION_S] for p in with_ci]),
+                        yerr=_ci_errors([p[m.COST_USD] for p in with_ci]), fmt="none", ecolor=colour, alpha=0.45,
+                        capsize=2, zorder=2)
+            _mark_few(ax, [value(p, m.DURATION_S) for p in with_ci], [p[m.DURATION_S] for p in with_ci], colour)
         for p in front:
             if p.get("label"):
-                ax.annotate(p["label"], (value(p, m.DURATION_S), value(p, m.COST_USD)), textcoords="offset points",
-                            xytext=(5, 5), fontsize=7)
+                within_noise = str(p.get("distinguishable", "yes")).startswith("no")
+                ax.annotate(p["label"] + (" ≈" if within_noise else ""), (value(p, m.DURATION_S), value(p, m.COST_USD)),
+                            textcoords="offset points", xytext=(5, 5), fontsize=7)
     ax.set_xlabel("duration_s")
     ax.set_ylabel("cost_usd (modelled AWS Lambda)")
     ax.set_title(title or "Cost against duration")
+    if any(isinstance(p[m.DURATION_S], Spread) for p in points):
+        ax.text(0.99, 0.99, f"{CI_LEGEND}; ≈ = within noise of a neighbour on the front", transform=ax.transAxes,
+                ha="right", va="top", fontsize=7, color="#555555")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -151,7 +184,8 @@ _MARGINS_IN = {"left": 0.7, "right": 0.2, "top": 0.4, "bottom": 0.55}
 
 
 def timeline(calls: list[dict], *, submitted_at: float, path: Path, title: str = "") -> Path:
-    """Calls against time: one bar per call from worker start to end, its start-up as a thin lead-in.
+    """Calls against time: one bar per call from worker start to end, its start-up as a thin lead-in;
+    stragglers (map calls over 1.5× the median map call) in red.
 
     :param calls: rows of ``calls.csv``.
     :param submitted_at: the job's submit time (epoch s): time zero of the figure.
@@ -174,6 +208,8 @@ def timeline(calls: list[dict], *, submitted_at: float, path: Path, title: str =
                         bottom=_MARGINS_IN["bottom"] / height_in, top=1 - _MARGINS_IN["top"] / height_in)
     ax = fig.add_subplot()
     colours = {"map": "#4c72b0", "reduce": "#dd8452"}
+    straggler_colour = "#c44e52"
+    slow = straggler_flags(rows)
     starts = [row["worker_start_tstamp"] - submitted_at for row in rows]
     ends = [row["worker_end_tstamp"] - submitted_at for row in rows]
     submits = [(row.get("host_submit_tstamp") or row["worker_start_tstamp"]) - submitted_at for row in rows]
@@ -182,13 +218,18 @@ def timeline(calls: list[dict], *, submitted_at: float, path: Path, title: str =
                                      colors="#999999", linewidths=1))
     if rows:
         ax.barh(range(len(rows)), [end - start for start, end in zip(starts, ends, strict=True)], left=starts,
-                height=0.8, color=[colours.get(row["phase"], "grey") for row in rows],
+                height=0.8, color=[straggler_colour if flag else colours.get(row["phase"], "grey")
+                                   for row, flag in zip(rows, slow, strict=True)],
                 edgecolor=["black" if row.get("cold_start") else "none" for row in rows], linewidth=0.6)
     ax.autoscale_view()
     ax.set_xlabel("seconds since job submit")
     ax.set_ylabel("call")
     ax.set_title(title or "calls: grey = waiting to start, outlined = cold start")
+    labels = list(colours)
     handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
-    ax.legend(handles, list(colours), loc="lower right")
+    if any(slow):
+        handles.append(Rectangle((0, 0), 1, 1, color=straggler_colour))
+        labels.append(f"straggler (> {STRAGGLER_FACTOR:g}× median map): {sum(slow)}")
+    ax.legend(handles, labels, loc="lower right")
     fig.savefig(path, dpi=110)
     return path

@@ -2,7 +2,8 @@
 
 Nothing here reads MLflow or draws: :mod:`aqstudy.reports.command` fetches the runs and writes the files,
 :mod:`aqstudy.reports.figures` draws. Runs of one config (every axis but ``repeat`` equal) are one row: the median
-with min–max and n, and the ids of the runs behind it, so every number traces back to MLflow.
+with its 95% confidence interval and n (:mod:`aqstudy.measure.stats`), and the ids of the runs behind it, so
+every number traces back to MLflow. A config with too few runs for a 95% interval is marked, never hidden.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from aqstudy.analysis import DIGEST_TAG, DIGEST_VERSION_TAG, UNTAGGED_VERSION, digest_version
 from aqstudy.measure import metrics as m
+from aqstudy.measure import stats
 
 #: The study's axes as logged in MLflow params, in the order a table shows them. ``repeat`` is left out on
 #: purpose: runs that differ only in it are repetitions of one config.
@@ -28,29 +30,96 @@ AXIS_LABELS = {"memory": "memory_mb", "data_size": "data_size_gb"}
 EFFECTIVE_WORKERS = "effective_workers"
 INPUT_BYTES = "input_bytes"
 DATASET_SHA256 = "dataset_sha256"
+OBJECTS = "objects"
+EFFECTIVE_CHUNKSIZE = "effective_chunksize"
 #: Lambda cost terms logged besides the total (``cost_compute_usd`` …); any other ``cost_*_usd`` metric a
 #: newer cost model logs (S3 requests, transfer) is picked up by :func:`cost_terms` too.
 COST_PREFIX, COST_SUFFIX = "cost_", "_usd"
 #: Short run ids in Markdown (the CSV has them whole).
 SHORT_ID = 8
+#: Marks after a cell: its bracket is min–max because too few runs reach 95% (SHORT), it has fewer than
+#: stats.MIN_RUNS runs (FEW), a ratio was held at ideal scaling because noise could explain the excess (HELD).
+SHORT_MARK, FEW_MARK, HELD_MARK = "†", "‡", "§"
+#: The caption every table with intervals carries, naming the method.
+CI_CAPTION = (f"Cells: median [95% CI] over the config's runs; the CI is the {stats.LE_BOUDEC}. "
+              f"{SHORT_MARK} fewer than 6 runs: no such 95% interval exists, the bracket is min–max and holds the "
+              f"median with 75% (3 runs), 87.5% (4) or 93.75% (5) confidence. {FEW_MARK} fewer than "
+              f"{stats.MIN_RUNS} runs: too few to judge noise; repeat the config (+experiment=repeats).")
 
 
 @dataclass(frozen=True)
 class Spread:
-    """Repeated measurements of one config: the median, its range, and how many runs."""
+    """Repeated measurements of one config: the median, its range, how many runs, and the CI of the median.
+
+    :param low: the smallest run; :param high: the largest.
+    :param ci_low: lower bound of the median's confidence interval (:func:`aqstudy.measure.stats.median_ci`).
+    :param confidence: what that interval achieves (below 0.95 with fewer than 6 runs).
+    """
 
     median: float
     low: float
     high: float
     n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float = 0.0
+
+    @property
+    def interval(self) -> stats.Interval | None:
+        """The CI as a :class:`aqstudy.measure.stats.Interval` (for the distinguishability tests)."""
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return stats.Interval(self.median, self.ci_low, self.ci_high, self.n, self.confidence)
 
 
 def spread(values: Iterable[float | None]) -> Spread | None:
-    """The median, min, max and count of the values that are present (None when there are none)."""
+    """The median, min, max, count and median CI of the values that are present (None when there are none)."""
     present = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     if not present:
         return None
-    return Spread(statistics.median(present), min(present), max(present), len(present))
+    ci = stats.median_ci(present)
+    return Spread(statistics.median(present), min(present), max(present), len(present), ci.low, ci.high,
+                  ci.confidence)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio of two configs' medians (speed-up, efficiency) with its bootstrap CI.
+
+    :param value: what the table shows: the measured ratio, or ``cap`` when it exceeded ideal scaling by less
+        than its noise (``held``).
+    :param measured: the measured ratio.
+    :param low: lower bound of its CI (None: too few runs for one).
+    :param high: upper bound.
+    :param n: the smaller run count of the two configs.
+    :param held: True when ``value`` was held at the ideal.
+    """
+
+    value: float
+    measured: float
+    low: float | None
+    high: float | None
+    n: int
+    held: bool = False
+
+
+def bounded_ratio(numerator: Sequence[float], denominator: Sequence[float], *, scale: float = 1.0,
+                  cap: float | None = None) -> Ratio | None:
+    """median(numerator) / median(denominator) / ``scale``, its CI, and held at ``cap`` when noise explains
+    any excess over it (its CI reaches ``cap``, or there are too few runs to tell).
+
+    :param scale: divides the ratio (the growth in workers, for an efficiency).
+    :param cap: ideal scaling: the most a ratio may claim unless the runs show more.
+    """
+    ratio = stats.bootstrap_ratio_ci(numerator, denominator)
+    if ratio is None or scale <= 0:
+        return None
+    measured = ratio.value / scale
+    few = ratio.n < stats.MIN_RUNS
+    low, high = (None, None) if few else (ratio.low / scale, ratio.high / scale)
+    if cap is not None and measured > cap and (few or low <= cap):
+        return Ratio(cap, measured, low, high, ratio.n, held=True)
+    return Ratio(measured, measured, low, high, ratio.n)
 
 
 @dataclass
@@ -97,6 +166,8 @@ def finished_rows(runs: Iterable[dict]) -> list[dict]:
         row: dict[str, Any] = {axis: parse_value(params.get(axis)) for axis in AXES}
         row[EFFECTIVE_WORKERS] = parse_value(params.get(EFFECTIVE_WORKERS, params.get("workers")))
         row[INPUT_BYTES] = parse_value(params.get(INPUT_BYTES))
+        row[OBJECTS] = parse_value(params.get(OBJECTS))
+        row[EFFECTIVE_CHUNKSIZE] = parse_value(params.get(EFFECTIVE_CHUNKSIZE))
         row["repeat"] = parse_value(params.get("repeat", 0))
         row["run_id"] = run["run_id"]
         row["start_time"] = run.get("start_time") or 0
@@ -151,12 +222,24 @@ def _median(value: Spread | None) -> float | None:
     return int(value.median) if float(value.median).is_integer() and value.low == value.high else value.median
 
 
+def usable_workers(row: dict) -> int | None:
+    """Functions of a run that could work at once: its effective workers, and no more than the map
+    invocations its chunking makes (``objects`` / ``effective_chunksize``), when the run logged them."""
+    effective = row.get(EFFECTIVE_WORKERS)
+    objects, chunksize = row.get(OBJECTS), row.get(EFFECTIVE_CHUNKSIZE)
+    if effective and isinstance(objects, int) and isinstance(chunksize, int) and chunksize > 0:
+        return min(int(effective), -(-objects // chunksize))
+    return effective
+
+
 def scaling_table(rows: Sequence[dict]) -> Table:
     """Duration, speedup and parallel efficiency against the smallest worker count, per data size.
 
-    Speedup is the smallest worker count's median duration over this one's; efficiency is speedup divided by
-    the growth in workers, once for the workers asked for (the study's axis) and once for those that could
-    really run at once (``effective_workers``: capped on localhost).
+    Speedup is the smallest worker count's median duration over this one's, with a bootstrap CI; efficiency is
+    speedup divided by the growth in workers, once for the workers asked for (the study's axis) and once for
+    those that could work at once (``effective_workers``, capped on localhost, and no more than the map
+    invocations the data allows). Neither claims more than ideal scaling unless the runs show it: a ratio
+    above ideal whose CI reaches ideal is held there and marked.
     """
     context = [axis for axis in varying_axes(rows) if axis not in ("workers", "data_size")]
     columns = [*map(_label, context), "data_size_gb", "workers", EFFECTIVE_WORKERS, m.DURATION_S, "n", "speedup",
@@ -166,23 +249,32 @@ def scaling_table(rows: Sequence[dict]) -> Table:
         points = group_rows(series, ["workers"])
         base_workers = points[0][0][0]
         base_group = points[0][1]
-        base = metric_spread(base_group, m.DURATION_S)
-        base_effective = _median(spread(row[EFFECTIVE_WORKERS] for row in base_group))
+        base_durations = [row["metrics"].get(m.DURATION_S) for row in base_group]
+        base_usable = _median(spread(usable_workers(row) for row in base_group))
         for (workers,), group in points:
             duration = metric_spread(group, m.DURATION_S)
             effective = _median(spread(row[EFFECTIVE_WORKERS] for row in group))
-            speedup = base.median / duration.median if base and duration and duration.median > 0 else None
+            usable = _median(spread(usable_workers(row) for row in group))
+            durations = [row["metrics"].get(m.DURATION_S) for row in group]
+            growth = usable / base_usable if usable and base_usable else None
             out.append({
                 **{_label(axis): value for axis, value in zip(context, key[:-1], strict=True)},
                 "data_size_gb": key[-1], "workers": workers, EFFECTIVE_WORKERS: effective,
-                m.DURATION_S: duration, "n": duration.n if duration else 0, "speedup": speedup,
-                "efficiency": speedup / (workers / base_workers) if speedup else None,
-                "efficiency_effective": (speedup / (effective / base_effective)
-                                         if speedup and effective and base_effective else None),
+                m.DURATION_S: duration, "n": duration.n if duration else 0,
+                "speedup": bounded_ratio(base_durations, durations, cap=growth),
+                "efficiency": bounded_ratio(base_durations, durations, scale=workers / base_workers,
+                                            cap=min(1.0, growth * base_workers / workers) if growth else 1.0),
+                "efficiency_effective": (bounded_ratio(base_durations, durations, scale=growth, cap=1.0)
+                                         if growth else None),
                 "runs": _ids(group),
             })
-    notes = ["duration_s: median [min–max] over n runs of one config; speedup and efficiency against the "
-             "smallest worker count of the same data size."]
+    notes = [CI_CAPTION,
+             "speedup: the smallest worker count's median duration_s over this one's (same data size), "
+             f"[95% CI] by {stats.BOOTSTRAP} of both configs' runs; efficiency: speedup over the growth in "
+             "workers asked for; efficiency_effective: over the growth in functions that could work at once "
+             "(effective_workers, and no more than the map invocations: objects / chunksize). "
+             f"{HELD_MARK} above ideal scaling by less than the noise (its CI reaches ideal, or fewer than "
+             f"{stats.MIN_RUNS} runs): shown at ideal; the CSV keeps the measured ratio."]
     capped = [row for row in out if row[EFFECTIVE_WORKERS] is not None and row[EFFECTIVE_WORKERS] < row["workers"]]
     if capped:
         notes.append(f"{len(capped)} row(s) ran fewer functions at once than asked for (effective_workers < "
@@ -221,7 +313,8 @@ def cost_table(rows: Sequence[dict]) -> Table:
             "billed_gb_s": _median(metric_spread(group, "billed_gb_s")),
             "invocations": _median(metric_spread(group, "invocations")), "runs": _ids(group),
         })
-    notes = ["Modelled AWS Lambda cost of the run's invocations (aqstudy.measure.cost: price table with sources); "
+    notes = [CI_CAPTION,
+             "Modelled AWS Lambda cost of the run's invocations (aqstudy.measure.cost: price table with sources); "
              "cost terms and billed GB-s are medians."]
     return Table("cost", "Cost per run and per GB", columns, out, notes)
 
@@ -243,8 +336,9 @@ def startup_table(rows: Sequence[dict]) -> Table:
             **{name: metric_spread(group, name) for name in STARTUP_COLUMNS},
             "n": len(group), "runs": _ids(group),
         })
-    notes = ["Start-up = a map call's function start minus its submit (calls.csv); cold = the call started a "
-             "new worker. Each cell: median [min–max] over the runs of the config; blank = no such call."]
+    notes = [CI_CAPTION,
+             "Start-up = a map call's function start minus its submit (calls.csv); cold = the call started a "
+             "new worker. Blank = no such call."]
     return Table("startup", "Start-up: cold against warm calls", columns, out, notes)
 
 
@@ -274,7 +368,8 @@ def locality_table(rows: Sequence[dict]) -> Table:
                 m.COST_USD: metric_spread(group, m.COST_USD),
                 **{term: _median(metric_spread(group, term)) for term in terms}, "runs": _ids(group),
             })
-    notes = ["vs_same_region: median duration over the same-region median of the same config. With localhost "
+    notes = [CI_CAPTION,
+             "vs_same_region: median duration over the same-region median of the same config. With localhost "
              "storage the bucket region is only a label (and a cost-model input): duration differences are noise."]
     return Table("locality", "Data locality: same-region against cross-region bucket", columns, out, notes)
 
@@ -314,18 +409,43 @@ def frontier_points(rows: Sequence[dict]) -> list[dict]:
     return points
 
 
+DISTINGUISHABLE = "distinguishable"
+#: What the ``distinguishable`` column says, and the note that explains it (tables and the tuning artifact).
+DISTINGUISHABLE_NOTE = (f"{DISTINGUISHABLE}: whether the member differs beyond noise from its neighbours on the "
+                        "front (the next faster and the next cheaper): on duration or on cost their 95% CIs do not "
+                        "overlap (min–max below 6 runs, a conservative test). 'no' names the neighbour it cannot "
+                        f"be told apart from; with fewer than {stats.MIN_RUNS} runs nothing can be told apart.")
+
+
+def distinguishability(front: Sequence[Sequence[stats.Interval | None]]) -> list[str]:
+    """For members of one Pareto front ordered fastest first (each: its duration and cost intervals), ``yes``
+    or ``no: ≈ faster`` / ``≈ cheaper`` / ``≈ both`` naming the neighbours it is within noise of."""
+    labels = []
+    for index, close in enumerate(stats.front_neighbours(front)):
+        names = ["faster" if other < index else "cheaper" for other in close]
+        labels.append("yes" if not names else f"no: ≈ {'both' if len(names) == 2 else names[0]}")
+    return labels
+
+
 def pareto_table(rows: Sequence[dict]) -> Table:
-    """The configs on the cost/latency front (median duration and cost) of each work, fastest first."""
+    """The configs on the cost/latency front (median duration and cost) of each work, fastest first, each
+    marked by whether it is distinguishable from its neighbours on the front."""
     points = [p for p in frontier_points(rows) if p["pareto"]]
     points.sort(key=lambda p: (tuple(_sortable(p["axes"][a]) for a in WORK if a in p["axes"]),
                                p[m.DURATION_S].median))
     axes = list(points[0]["axes"]) if points else []
     axes = [a for a in axes if a in WORK] + [a for a in axes if a not in WORK]
-    columns = [*map(_label, axes), m.DURATION_S, m.COST_USD, "n", "runs"]
+    columns = [*map(_label, axes), m.DURATION_S, m.COST_USD, "n", DISTINGUISHABLE, "runs"]
+    marks: dict[int, str] = {}
+    for work in dict.fromkeys(p["work"] for p in points):
+        members = [i for i, p in enumerate(points) if p["work"] == work]
+        labels = distinguishability([[points[i][m.DURATION_S].interval, points[i][m.COST_USD].interval]
+                                     for i in members])
+        marks.update(zip(members, labels, strict=True))
     out = [{**{_label(a): p["axes"][a] for a in axes}, m.DURATION_S: p[m.DURATION_S], m.COST_USD: p[m.COST_USD],
-            "n": p[m.DURATION_S].n, "runs": p["runs"]} for p in points]
-    notes = ["Configs that no config of the same work (analysis, dataset, data size) beats on both median "
-             "duration and median modelled cost."]
+            "n": p[m.DURATION_S].n, DISTINGUISHABLE: marks[i], "runs": p["runs"]} for i, p in enumerate(points)]
+    notes = [CI_CAPTION, "Configs that no config of the same work (analysis, dataset, data size) beats on both "
+             "median duration and median modelled cost.", DISTINGUISHABLE_NOTE]
     return Table("pareto", "Pareto set: cost against duration", columns, out, notes)
 
 
@@ -384,25 +504,56 @@ def format_number(value: Any) -> str:
     return f"{value:.4g}"
 
 
+def spread_mark(value: Spread) -> str:
+    """The mark a cell of ``value`` carries: FEW_MARK below stats.MIN_RUNS runs, SHORT_MARK below 95%."""
+    if value.n < stats.MIN_RUNS:
+        return FEW_MARK
+    return SHORT_MARK if value.confidence < stats.CONFIDENCE - 1e-12 else ""
+
+
 def _cell(value: Any, *, short_ids: bool, dash: str = "–") -> str:
     if isinstance(value, Spread):
         middle = format_number(value.median)
-        if value.n > 1:
-            return f"{middle} [{format_number(value.low)}{dash}{format_number(value.high)}]"
-        return middle
+        if value.n > 1 and value.ci_low is not None:
+            middle += f" [{format_number(value.ci_low)}{dash}{format_number(value.ci_high)}]"
+        return middle + spread_mark(value)
+    if isinstance(value, Ratio):
+        if value.held:
+            return format_number(value.value) + HELD_MARK
+        if value.low is None:
+            return format_number(value.value)
+        return f"{format_number(value.value)} [{format_number(value.low)}{dash}{format_number(value.high)}]"
     if isinstance(value, list):
         return ", ".join(v[:SHORT_ID] if short_ids else v for v in value)
     return format_number(value)
 
 
+#: CSV columns a spread or a ratio becomes, after its own (the median or the ratio shown).
+SPREAD_CSV = ("ci_low", "ci_high", "ci_confidence", "min", "max")
+RATIO_CSV = ("ci_low", "ci_high", "measured")
+
+
+def _csv_cells(value: Any, kind: type) -> list:
+    if kind is Spread:
+        if not isinstance(value, Spread):
+            return [value, *[None] * len(SPREAD_CSV)]
+        return [value.median, value.ci_low, value.ci_high, value.confidence, value.low, value.high]
+    if not isinstance(value, Ratio):
+        return [value, *[None] * len(RATIO_CSV)]
+    return [value.value, value.low, value.high, value.measured]
+
+
 def to_csv(table: Table) -> str:
-    """The table as CSV: a spread becomes three columns (``x``, ``x_min``, ``x_max``), run ids whole."""
+    """The table as CSV, run ids whole: a spread becomes ``x`` (median), ``x_ci_low``, ``x_ci_high``,
+    ``x_ci_confidence``, ``x_min``, ``x_max``; a ratio ``x``, ``x_ci_low``, ``x_ci_high``, ``x_measured``."""
     header: list[str] = []
+    kinds: dict[str, type] = {}
     for column in table.columns:
-        if any(isinstance(row.get(column), Spread) for row in table.rows):
-            header += [column, f"{column}_min", f"{column}_max"]
-        else:
-            header.append(column)
+        kind = next((k for k in (Spread, Ratio) if any(isinstance(row.get(column), k) for row in table.rows)), None)
+        if kind is not None:
+            kinds[column] = kind
+        header += [column, *(f"{column}_{suffix}" for suffix in (SPREAD_CSV if kind is Spread else RATIO_CSV
+                                                                  if kind is Ratio else ()))]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -410,8 +561,8 @@ def to_csv(table: Table) -> str:
         cells = []
         for column in table.columns:
             value = row.get(column)
-            if column in header and f"{column}_min" in header:
-                cells += [value.median, value.low, value.high] if isinstance(value, Spread) else [value, None, None]
+            if column in kinds:
+                cells += _csv_cells(value, kinds[column])
             elif isinstance(value, list):
                 cells.append(";".join(value))
             else:
@@ -421,7 +572,7 @@ def to_csv(table: Table) -> str:
 
 
 def to_markdown(table: Table) -> str:
-    """The table as GitHub Markdown: median [min–max], short run ids, notes below."""
+    """The table as GitHub Markdown: median [95% CI] with its marks, short run ids, notes below."""
     lines = [f"| {' | '.join(table.columns)} |", f"|{'|'.join('---' for _ in table.columns)}|"]
     for row in table.rows:
         lines.append("| " + " | ".join(_cell(row.get(c), short_ids=True).replace("|", "\\|")
@@ -432,7 +583,8 @@ def to_markdown(table: Table) -> str:
 
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--"}
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--",
+                  "†": r"\dag{}", "‡": r"\ddag{}", "§": r"\S{}", "≈": r"$\approx$"}
 
 
 def latex_escape(text: str) -> str:
@@ -443,7 +595,7 @@ def latex_escape(text: str) -> str:
 def to_latex(table: Table, *, csv_name: str | None = None) -> str:
     """The table as a booktabs ``tabular`` for a paper; run ids are left to the CSV named in the caption note."""
     columns = [c for c in table.columns if c != "runs"]
-    numeric = [all(isinstance(row.get(c), int | float | Spread) or row.get(c) is None for row in table.rows)
+    numeric = [all(isinstance(row.get(c), int | float | Spread | Ratio) or row.get(c) is None for row in table.rows)
                for c in columns]
     lines = [f"% {table.title}. " + " ".join(table.notes),
              f"% Run ids of every row: {csv_name or table.name + '.csv'} (column runs).",
