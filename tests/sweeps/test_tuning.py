@@ -51,13 +51,27 @@ def test_trial_overrides_keep_the_sessions_axes_but_not_the_ones_searched():
         "data_size=0.1", "+dataset.extra=1", "workers=2", "memory=1024"]
 
 
+def test_trial_summary_logs_medians_cis_and_tags_disagreeing_repeats():
+    metrics, tags = t.trial_summary({"duration_s": [2.0, 2.1, 1.9], "cost_usd": [1e-4, 1.01e-4, 0.99e-4]},
+                                    max_ci_share=0.3)
+    assert metrics["duration_s"] == 2.0 and metrics["cost_usd"] == 1e-4
+    assert (metrics["duration_s_ci_low"], metrics["duration_s_ci_high"]) == (1.9, 2.1)
+    assert metrics[t.REPEATS] == 3 and metrics[t.CI_CONFIDENCE] == 0.75
+    assert tags == {}
+    _, tags = t.trial_summary({"duration_s": [2.0, 3.5, 1.9], "cost_usd": [1e-4, 1e-4, 1e-4]}, max_ci_share=0.3)
+    assert "duration_s CI [1.9, 3.5] is 80% of its median 2" in tags[t.TAG_NOISY]
+    _, tags = t.trial_summary({"duration_s": [2.0], "cost_usd": [1e-4]}, max_ci_share=0.3)
+    assert "too few to judge noise" in tags[t.TAG_NOISY]
+
+
 def _tuning_cfg(compose, **tuning):
     import dataclasses
 
     from aqstudy.config.schema import TuneConfig, TuningConfig
 
     cfg = compose("mlflow.experiment=frontier")
-    values = {"study_name": "test", "storage": None, "n_trials": 2, "timeout_s": None,
+    values = {"study_name": "test", "storage": None, "n_trials": 2, "timeout_s": None, "repeats": 1,
+              "max_ci_share": 0.3,
               "sampler": {"name": "RandomSampler", "seed": 3},
               "space": {"memory": {"type": "int", "low": 512, "high": 4096, "step": 512},
                         "workers": {"type": "int", "low": 1, "high": 3},
@@ -107,6 +121,57 @@ def test_a_session_runs_real_trials_nested_in_mlflow_and_a_second_session_contin
         assert trial.user_attrs[t.MLFLOW_RUN_ATTR] == child.info.run_id
         assert {k: int(child.data.params[k]) for k in ("memory", "workers", "chunksize")} == trial.params
         assert list(trial.values) == [child.data.metrics["duration_s"], child.data.metrics["cost_usd"]]
+        # One repeat: the study run is nested below the trial, and the trial says it cannot judge noise.
+        (repeat,) = _children(mlflow_client, child.info.run_id)
+        assert repeat.data.metrics["duration_s"] == child.data.metrics["duration_s"]
+        assert "too few to judge noise" in child.data.tags[t.TAG_NOISY]
+
+
+@pytest.mark.integration
+def test_trials_run_their_repeats_nested_and_log_the_median_with_its_ci(compose, mlflow_client, tmp_path):
+    import csv
+    import io
+
+    import optuna
+
+    from aqstudy.reports import tables as r
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    cfg = _tuning_cfg(compose, storage=storage, repeats=3, n_trials=2)
+    lines: list[str] = []
+    outcome = t.run_tuning(cfg, compose=lambda o: compose("mlflow.experiment=frontier", *o), echo=lines.append)
+    assert (outcome.completed, outcome.failed) == (2, 0)
+    assert all("(3 repeats" in line for line in lines if line.startswith("trial "))
+
+    study = optuna.load_study(study_name="test", storage=storage)
+    trials = _children(mlflow_client, outcome.parent_run_id)
+    assert len(trials) == 2
+    for trial_run in trials:
+        assert trial_run.data.tags[t.TAG_KIND] == "tuning-trial"
+        repeats = _children(mlflow_client, trial_run.info.run_id)
+        assert sorted(int(run.data.params["repeat"]) for run in repeats) == [1, 2, 3]
+        assert all(run.data.tags[t.TAG_REPEAT] in ("1", "2", "3") for run in repeats)
+        metrics = trial_run.data.metrics
+        for name in t.OBJECTIVES:
+            values = sorted(run.data.metrics[name] for run in repeats)
+            assert metrics[name] == values[1]  # the median of three
+            assert (metrics[f"{name}_ci_low"], metrics[f"{name}_ci_high"]) == (values[0], values[2])
+        assert metrics[t.REPEATS] == 3 and metrics[t.CI_CONFIDENCE] == 0.75
+        trial = next(tr for tr in study.trials if tr.user_attrs[t.MLFLOW_RUN_ATTR] == trial_run.info.run_id)
+        assert list(trial.values) == [metrics["duration_s"], metrics["cost_usd"]]
+        assert len(trial.user_attrs[t.repeats_attr("duration_s")]) == 3
+
+    pareto_csv = open(mlflow_client.download_artifacts(outcome.parent_run_id, "pareto.csv", str(tmp_path))).read()
+    rows = list(csv.DictReader(io.StringIO(pareto_csv)))
+    assert rows and all(row["repeats"] == "3" for row in rows)
+    assert all(row["distinguishable"] == "yes" or row["distinguishable"].startswith("no: ≈") for row in rows)
+    assert all(float(row["duration_s_ci_low"]) <= float(row["duration_s"]) <= float(row["duration_s_ci_high"])
+               for row in rows)
+    pareto_md = open(mlflow_client.download_artifacts(outcome.parent_run_id, "pareto.md", str(tmp_path))).read()
+    assert r.DISTINGUISHABLE_NOTE in pareto_md and "Le Boudec" in pareto_md
+    # The report of the experiment sees the repeats as study runs, not the trials.
+    runs = [{"params": run.data.params, "tags": run.data.tags} for run in trials]
+    assert not any(r.is_study_run(run) for run in runs)
 
 
 @pytest.mark.integration
@@ -154,3 +219,39 @@ def test_an_interrupted_session_leaves_no_trial_running_and_the_parent_killed(co
     (parent,) = mlflow_client.search_runs([experiment.experiment_id], filter_string="tags.`aqstudy.kind` = "
                                           "'tuning-session'")
     assert parent.info.status == "KILLED"
+
+
+def test_a_failing_repeat_fails_its_trial_and_the_rest_are_not_run(tracking_uri, mlflow_client):
+    from types import SimpleNamespace
+
+    from aqstudy.study.runner import RunResult
+    from aqstudy.study.tracking import TrackedRun
+
+    parent = TrackedRun(tracking_uri=tracking_uri, experiment="frontier", run_name="session")
+    ran: list[int] = []
+
+    def run(cfg, *, parent_run_id, tags):
+        ran.append(cfg.repeat)
+        if cfg.repeat == 2:
+            return RunResult(status="FAILED", error="a function failed: MemoryError")
+        return RunResult(status="FINISHED", metrics={"duration_s": 1.0, "cost_usd": 1e-5})
+
+    result = t.run_trial(compose_repeat=lambda k: SimpleNamespace(repeat=k, mlflow=SimpleNamespace(run_name="r")), repeats=3, run=run,
+                         tracking_uri=tracking_uri, experiment="frontier", parent_run_id=parent.run_id,
+                         tags={t.TAG_TRIAL: "0"}, label="trial 0", params={"workers": 2}, max_ci_share=0.3)
+    assert ran == [1, 2]
+    assert result.status == "FAILED" and result.error == "repeat 2 of 3: a function failed: MemoryError"
+    assert t.objective_values(result) is None
+    trial_run = mlflow_client.get_run(result.run_id)
+    assert trial_run.info.status == "FAILED" and "repeat 2 of 3" in trial_run.data.tags["error"]
+    assert trial_run.data.params["workers"] == "2" and "duration_s" not in trial_run.data.metrics
+
+    def interrupted(cfg, **_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        t.run_trial(compose_repeat=lambda k: SimpleNamespace(repeat=k, mlflow=SimpleNamespace(run_name="r")), repeats=3, run=interrupted,
+                    tracking_uri=tracking_uri, experiment="frontier", parent_run_id=parent.run_id,
+                    tags={t.TAG_TRIAL: "1"}, label="trial 1", params={}, max_ci_share=0.3)
+    killed = mlflow_client.search_runs([trial_run.info.experiment_id], filter_string="tags.`optuna.trial_number` = '1'")
+    assert [run.info.status for run in killed] == ["KILLED"]

@@ -111,6 +111,10 @@ class TuningConfig:
     storage: Optional[str] = MISSING
     n_trials: int = MISSING
     timeout_s: Optional[float] = MISSING
+    #: runs per trial; Optuna is told their medians.
+    repeats: int = MISSING
+    #: the widest CI, as a share of its median, a trial may have without the aqstudy.noisy tag.
+    max_ci_share: float = MISSING
     sampler: SamplerConfig = MISSING
     space: dict[str, Any] = MISSING
 

@@ -20,6 +20,7 @@ from typing import Any
 from aqstudy.analysis import DIGEST_TAG, DIGEST_VERSION_TAG, UNTAGGED_VERSION, digest_version
 from aqstudy.measure import metrics as m
 from aqstudy.measure import stats
+from aqstudy.study.tracking import KIND_TUNING_SESSION, KIND_TUNING_TRIAL, TAG_KIND
 
 #: The study's axes as logged in MLflow params, in the order a table shows them. ``repeat`` is left out on
 #: purpose: runs that differ only in it are repetitions of one config.
@@ -149,8 +150,10 @@ def parse_value(text: Any) -> Any:
 
 
 def is_study_run(run: dict) -> bool:
-    """Whether a tracked run is a study run (a tuning session's parent run is not)."""
-    return "workers" in run.get("params", {})
+    """Whether a tracked run is a study run: a tuning session's parent run is not, nor a tuning trial's run
+    (its repeats, nested below it, are the study runs)."""
+    kind = run.get("tags", {}).get(TAG_KIND)
+    return "workers" in run.get("params", {}) and kind not in (KIND_TUNING_SESSION, KIND_TUNING_TRIAL)
 
 
 def finished_rows(runs: Iterable[dict]) -> list[dict]:

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 _BATCH_METRICS = 1000
 _BATCH_PARAMS = 100
 _PARAM_CHARS = 6000
+#: The tag saying what a run that is not one study run is: a tuning session, or a tuning trial (whose study
+#: runs are its repeats, nested below it). Reports leave such runs out of their tables.
+TAG_KIND = "aqstudy.kind"
+KIND_TUNING_SESSION, KIND_TUNING_TRIAL = "tuning-session", "tuning-trial"
 
 
 def resolve_tracking_uri(configured: str | None) -> str:

@@ -1,9 +1,13 @@
-"""The Optuna cost/latency frontier: a multi-objective search whose every trial is a real study run.
+"""The Optuna cost/latency frontier: a multi-objective search whose every trial is ``tuning.repeats`` real runs.
 
 Optuna is driven directly (ask/tell), not through Hydra's Optuna sweeper: that plugin pins optuna < 3 and
 breaks SQLite storage with SQLAlchemy 2. Each trial composes the project's config with Hydra's compose API
-plus the trial's values and calls :func:`aqstudy.study.runner.run_study`, nested in MLflow under one parent run per
-session. The study lives in a persistent Optuna storage under its name, so running again continues it.
+plus the trial's values and calls :func:`aqstudy.study.runner.run_study` once per repeat. In MLflow a session
+is one parent run, each trial a child run of it, each repeat a study run nested below its trial. Timings are
+noisy (10–30% between back-to-back runs), so Optuna is told the medians of the repeats, the trial's run logs
+their 95% CIs (:mod:`aqstudy.measure.stats`), a trial whose CI is wider than ``tuning.max_ci_share`` of its
+median is tagged, and the Pareto artifact says which members of the front noise cannot tell apart. The study
+lives in a persistent Optuna storage under its name, so running again continues it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aqstudy.measure import metrics as m
+from aqstudy.measure import stats
 from aqstudy.study.paths import mlruns_dir
 from aqstudy.study.redaction import REDACTED, redact_text
+from aqstudy.study.tracking import KIND_TUNING_SESSION, KIND_TUNING_TRIAL, TAG_KIND
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +34,22 @@ OBJECTIVES = (m.DURATION_S, m.COST_USD)
 MLFLOW_RUN_ATTR = "mlflow_run_id"
 TAG_STUDY, TAG_STORAGE, TAG_TRIAL, TAG_STATE = ("optuna.study_name", "optuna.storage", "optuna.trial_number",
                                                 "optuna.trial_state")
-TAG_KIND = "aqstudy.kind"
+TAG_REPEAT = "optuna.repeat"
+#: Tag of a trial whose repeats disagree: a CI wider than ``tuning.max_ci_share`` of the median (why, in words).
+TAG_NOISY = "aqstudy.noisy"
+#: Metrics a trial's run logs besides the objectives' medians.
+REPEATS = "repeats"
+CI_CONFIDENCE = "ci_confidence"
+
+
+def ci_metric(objective: str, bound: str) -> str:
+    """Name of a bound of an objective's CI on a trial's run: ``duration_s_ci_low``, ``cost_usd_ci_high``."""
+    return f"{objective}_ci_{bound}"
+
+
+def repeats_attr(objective: str) -> str:
+    """Optuna user attribute holding each repeat's value of an objective (the session's artifact reads it)."""
+    return f"{objective}_repeats"
 
 
 class TuningError(ValueError):
@@ -134,6 +155,100 @@ def trial_overrides(base: Sequence[str], values: dict[str, Any]) -> list[str]:
     return [*kept, *(f"{axis}={value}" for axis, value in values.items())]
 
 
+def trial_summary(values: dict[str, Sequence[float]], *, max_ci_share: float) -> tuple[dict[str, float], dict]:
+    """What a trial's run logs from its repeats' objective values (pure): each objective's median (what Optuna
+    is told), its CI bounds, the repeats, the CI's confidence; and a :data:`TAG_NOISY` tag when a CI is wider
+    than ``max_ci_share`` of its median, or the repeats are too few to judge noise.
+
+    :param values: objective name → one value per repeat.
+    :param max_ci_share: the widest CI, as a share of the median, a trial may have without being tagged.
+    """
+    metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
+    wide = []
+    for name, repeat_values in values.items():
+        interval = stats.median_ci(repeat_values)
+        if interval is None:
+            continue
+        metrics |= {name: interval.value, ci_metric(name, "low"): interval.low, ci_metric(name, "high"): interval.high,
+                    REPEATS: interval.n, CI_CONFIDENCE: interval.confidence}
+        if interval.width_share > max_ci_share:
+            wide.append(f"{name} CI [{interval.low:.4g}, {interval.high:.4g}] is {interval.width_share:.0%} of its "
+                        f"median {interval.value:.4g}")
+    if wide:
+        tags[TAG_NOISY] = "; ".join(wide) + f" (over tuning.max_ci_share={max_ci_share:g}): the repeats disagree"
+    elif metrics and metrics[REPEATS] < stats.MIN_RUNS:
+        tags[TAG_NOISY] = (f"{int(metrics[REPEATS])} repeat(s): too few to judge noise; pass tuning.repeats="
+                           f"{stats.MIN_RUNS} or more")
+    return metrics, tags
+
+
+@dataclass
+class TrialResult:
+    """A trial's outcome: FINISHED with the medians of its repeats, or FAILED with the first failure."""
+
+    status: str
+    run_id: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    values: dict[str, list[float]] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def run_trial(*, compose_repeat: Callable[[int], dict], repeats: int, run: Callable[..., Any], tracking_uri: str,
+              experiment: str, parent_run_id: str, tags: dict[str, str], label: str, params: dict[str, Any],
+              max_ci_share: float) -> TrialResult:
+    """One trial: its MLflow run (a child of the session), then ``repeats`` study runs nested below it.
+
+    A repeat that fails or is refused fails the trial and the rest are not run (a config that fails one time
+    in three does not belong on a front). KeyboardInterrupt ends the trial's run KILLED and goes on up.
+
+    :param compose_repeat: repeat number (1…) → that repeat's resolved config.
+    :param run: runs one repeat's config (``run_study``).
+    :param tags: the session's tags plus the trial number.
+    :param label: names the trial's runs (``trial 3``).
+    :param params: the trial's sampled values (logged on its run).
+    """
+    from aqstudy.study.runner import StudyError, run_name
+    from aqstudy.study.tracking import TrackedRun
+
+    shown = ", ".join(f"{k}={v}" for k, v in params.items())
+    trial_run = TrackedRun(tracking_uri=tracking_uri, experiment=experiment, run_name=f"{label}: {shown}",
+                           parent_run_id=parent_run_id, tags={**tags, TAG_KIND: KIND_TUNING_TRIAL})
+    outcome = TrialResult(status="RUNNING", run_id=trial_run.run_id)
+    values: dict[str, list[float]] = {name: [] for name in OBJECTIVES}
+    try:
+        for repeat in range(1, repeats + 1):
+            try:
+                cfg = compose_repeat(repeat)
+                cfg.mlflow.run_name = f"{label} repeat {repeat}: {run_name(cfg)}"
+                result = run(cfg, parent_run_id=trial_run.run_id, tags={**tags, TAG_REPEAT: str(repeat)})
+                error = None if objective_values(result) else (result.error or result.status)
+            except StudyError as refused:  # the trial's values were refused before anything ran
+                error = str(refused)
+            except Exception as fault:  # a fault outside the run (composing its config): this trial fails
+                log.exception("trial repeat %d could not run", repeat)
+                error = f"{type(fault).__name__}: {fault}"
+            if error:
+                outcome.status = "FAILED"
+                outcome.error = error if repeats == 1 else f"repeat {repeat} of {repeats}: {error}"
+                break
+            for name, value in zip(OBJECTIVES, objective_values(result), strict=True):
+                values[name].append(value)
+        else:
+            outcome.status = "FINISHED"
+            outcome.metrics, outcome.tags = trial_summary(values, max_ci_share=max_ci_share)
+        outcome.values = values
+    except KeyboardInterrupt:
+        trial_run.end("KILLED")
+        raise
+    finally:
+        trial_run.log(params=params, metrics=outcome.metrics,
+                      tags={**outcome.tags, **({"error": redact_text(outcome.error)} if outcome.error else {})})
+        trial_run.end(outcome.status if outcome.status in ("FINISHED", "FAILED") else "KILLED")
+    return outcome
+
+
 def objective_values(result) -> list[float] | None:
     """The trial's (duration_s, cost_usd) when the run finished with both finite, else None."""
     if result is None or result.status != "FINISHED":
@@ -158,31 +273,49 @@ class TuningOutcome:
     trials_total: int = 0
 
 
+#: Row keys besides a trial's axes (what the session's tables and its summary leave out of the axes).
+NOISY, DISTINGUISHABLE = "noisy", "distinguishable"
+ROW_KEYS = ("trial", "state", MLFLOW_RUN_ATTR, *OBJECTIVES, REPEATS, NOISY, DISTINGUISHABLE, "error")
+
+
 def trial_rows(trials) -> list[dict]:
-    """Optuna frozen trials as plain rows: number, state, axes, objectives and the MLflow run id."""
+    """Optuna frozen trials as plain rows: number, state, axes, objectives (the medians Optuna was told), the
+    repeats behind them, the noise tag and the MLflow run id."""
     rows = []
     for trial in trials:
         row = {"trial": trial.number, "state": trial.state.name, **trial.params,
                MLFLOW_RUN_ATTR: trial.user_attrs.get(MLFLOW_RUN_ATTR)}
         for name, value in zip(OBJECTIVES, trial.values or [None] * len(OBJECTIVES), strict=True):
             row[name] = value
+        row[REPEATS] = len(trial.user_attrs.get(repeats_attr(OBJECTIVES[0])) or ([1] if trial.values else []))
+        row[NOISY] = trial.user_attrs.get("noisy") or ""
         if trial.user_attrs.get("error"):
             row["error"] = trial.user_attrs["error"]
         rows.append(row)
     return rows
 
 
-def _failed_child(*, cfg: Any, tracking_uri: str, parent_run_id: str, tags: dict, values: dict,
-                  error: str):
-    """An MLflow child run for a trial that could not even start (its config was refused)."""
-    from aqstudy.study.runner import RunResult
-    from aqstudy.study.tracking import TrackedRun
+def trial_spreads(trial) -> dict[str, Any]:
+    """Each objective of a trial as a :class:`aqstudy.reports.tables.Spread` of its repeats (a trial of a
+    session before repeats existed: its one value)."""
+    from aqstudy.reports import tables as r
 
-    run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment,
-                     run_name=f"trial {tags[TAG_TRIAL]} (refused)", parent_run_id=parent_run_id, tags=tags)
-    run.log(params=values, tags={"error": error})
-    run.end("FAILED")
-    return RunResult(status="FAILED", run_id=run.run_id, error=error)
+    spreads = {}
+    for index, name in enumerate(OBJECTIVES):
+        values = trial.user_attrs.get(repeats_attr(name)) or ([trial.values[index]] if trial.values else [])
+        spreads[name] = r.spread(values)
+    return spreads
+
+
+def _shown_objectives(result: TrialResult) -> str:
+    """``1.23 s [1.10–1.40], $0.000012 [0.000011–0.000013] (3 repeats)`` for the progress line."""
+    metrics = result.metrics
+    duration, cost = (metrics[name] for name in OBJECTIVES)
+    lows = [metrics.get(ci_metric(name, "low")) for name in OBJECTIVES]
+    highs = [metrics.get(ci_metric(name, "high")) for name in OBJECTIVES]
+    noisy = "; noisy" if result.tags.get(TAG_NOISY) else ""
+    return (f"{duration:.2f} s [{lows[0]:.2f}–{highs[0]:.2f}], ${cost:.6f} [{lows[1]:.6f}–{highs[1]:.6f}] "
+            f"({int(metrics[REPEATS])} repeats{noisy})")
 
 
 def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides: Sequence[str] = (),
@@ -198,7 +331,7 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
     import optuna
     from optuna.trial import TrialState
 
-    from aqstudy.study.runner import StudyError, run_name, run_study
+    from aqstudy.study.runner import run_study
     from aqstudy.study.tracking import TrackedRun, client_for, resolve_tracking_uri
 
     run = run or run_study
@@ -210,6 +343,14 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
     timeout_s = tuning.timeout_s
     if n_trials < 1 and timeout_s is None:
         raise TuningError("tuning.n_trials must be ≥ 1 (or give tuning.timeout_s); e.g. tuning.n_trials=8")
+    repeats = tuning.repeats
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise TuningError(f"tuning.repeats={repeats!r} is not valid; pass a whole number ≥ 1 (3 or more gives a "
+                          "CI worth reading)")
+    max_ci_share = float(tuning.max_ci_share)
+    if not max_ci_share > 0:
+        raise TuningError(f"tuning.max_ci_share={tuning.max_ci_share!r} is not valid; pass a share of the median "
+                          "> 0, e.g. 0.3")
     space = distributions(tuning.space)
     sampler = make_sampler(tuning.sampler)
     if storage.startswith("sqlite:///"):
@@ -226,11 +367,12 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
     before = len(study.trials)
 
     tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
-    session_tags = {TAG_STUDY: study_name, TAG_STORAGE: shown_storage, TAG_KIND: "tuning-session"}
+    session_tags = {TAG_STUDY: study_name, TAG_STORAGE: shown_storage, TAG_KIND: KIND_TUNING_SESSION}
     parent = TrackedRun(tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment,
                         run_name=f"{study_name} session (from trial {before})", tags=session_tags)
     parent.log(params={"study_name": study_name, "storage": shown_storage, "n_trials": n_trials,
-                       "timeout_s": timeout_s, "sampler": type(sampler).__name__,
+                       "timeout_s": timeout_s, "repeats": repeats, "max_ci_share": max_ci_share,
+                       "sampler": type(sampler).__name__,
                        "sampler_options": dict(tuning.sampler.options),
                        "objectives": ",".join(OBJECTIVES), "trials_before": before,
                        "base_overrides": " ".join(base_overrides),
@@ -249,19 +391,18 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
                 break
             trial = study.ask(space)
             values = dict(trial.params)
-            tags = {**session_tags, TAG_KIND: "tuning-trial", TAG_TRIAL: str(trial.number)}
-            try:
-                trial_cfg = compose(trial_overrides(base_overrides, values))
-                trial_cfg.mlflow.run_name = f"trial {trial.number}: {run_name(trial_cfg)}"
-                result = run(trial_cfg, parent_run_id=parent.run_id, tags=tags)
-            except StudyError as error:  # the trial's values were refused before anything ran
-                result = _failed_child(cfg=cfg, tracking_uri=tracking_uri, parent_run_id=parent.run_id,
-                                       tags=tags, values=values, error=str(error))
-            except Exception as error:  # a fault outside the run (composing its config): this trial fails, not all
-                log.exception("trial %d could not run", trial.number)
-                result = _failed_child(cfg=cfg, tracking_uri=tracking_uri, parent_run_id=parent.run_id,
-                                       tags=tags, values=values, error=f"{type(error).__name__}: {error}")
+            tags = {**session_tags, TAG_TRIAL: str(trial.number)}
+            shown = ", ".join(f"{k}={v}" for k, v in values.items())
+            result = run_trial(
+                compose_repeat=lambda k, axes=values: compose(trial_overrides(base_overrides, {**axes, "repeat": k})),
+                repeats=repeats, run=run, tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment,
+                parent_run_id=parent.run_id, tags=tags, label=f"trial {trial.number}", params=values,
+                max_ci_share=max_ci_share)
             trial.set_user_attr(MLFLOW_RUN_ATTR, result.run_id)
+            for name, repeat_values in result.values.items():
+                trial.set_user_attr(repeats_attr(name), repeat_values)
+            if result.tags.get(TAG_NOISY):
+                trial.set_user_attr("noisy", result.tags[TAG_NOISY][:500])
             objective = objective_values(result)
             if objective is None:
                 trial.set_user_attr("error", (result.error or result.status)[:500])
@@ -273,9 +414,8 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
                 outcome.completed += 1
             if result.run_id:
                 client.set_tag(result.run_id, TAG_STATE, frozen.state.name)
-            shown = ", ".join(f"{k}={v}" for k, v in values.items())
             echo(f"trial {frozen.number} {frozen.state.name}: {shown} → " + (
-                f"{objective[0]:.2f} s, ${objective[1]:.6f}" if objective else (result.error or result.status)))
+                _shown_objectives(result) if objective else (result.error or result.status)))
             if exhausted:
                 echo(f"{type(sampler).__name__} has no trial left to suggest (its search space is covered)")
                 break
@@ -323,25 +463,38 @@ def _close_session(parent, study, outcome: TuningOutcome, *, status: str) -> Non
     from aqstudy.reports import tables as r
 
     all_rows = trial_rows(study.trials)
+    spreads = {trial.number: trial_spreads(trial) for trial in study.trials}
     complete = [row for row in all_rows if row["state"] == TrialState.COMPLETE.name]
     best = {trial.number for trial in study.best_trials} if complete else set()
     outcome.pareto = sorted((row for row in complete if row["trial"] in best), key=lambda row: row[m.DURATION_S])
+    marks = r.distinguishability([[spreads[row["trial"]][name].interval for name in OBJECTIVES]
+                                  for row in outcome.pareto])
+    for row, mark in zip(outcome.pareto, marks, strict=True):
+        row[DISTINGUISHABLE] = mark
     outcome.trials_total = len(all_rows)
-    axes = list(dict.fromkeys(k for row in all_rows for k in row if k not in (
-        "trial", "state", MLFLOW_RUN_ATTR, *OBJECTIVES, "error")))
-    columns = ["trial", *axes, *OBJECTIVES, MLFLOW_RUN_ATTR]
-    pareto = r.Table("pareto", f"Pareto set of Optuna study {outcome.study_name}", columns, outcome.pareto,
-                     [f"{len(outcome.pareto)} of {len(complete)} complete trials are on the front; "
-                      f"storage {outcome.storage}."])
-    trials = r.Table("trials", "All trials", ["trial", "state", *axes, *OBJECTIVES, MLFLOW_RUN_ATTR, "error"],
-                     all_rows)
+    axes = list(dict.fromkeys(k for row in all_rows for k in row if k not in ROW_KEYS))
+
+    def with_spreads(rows: list[dict]) -> list[dict]:
+        return [{**row, **{name: spreads[row["trial"]][name] or row[name] for name in OBJECTIVES}} for row in rows]
+
+    columns = ["trial", *axes, *OBJECTIVES, REPEATS, DISTINGUISHABLE, NOISY, MLFLOW_RUN_ATTR]
+    pareto = r.Table("pareto", f"Pareto set of Optuna study {outcome.study_name}", columns,
+                     with_spreads(outcome.pareto),
+                     [f"{len(outcome.pareto)} of {len(complete)} complete trials are on the front (by the medians "
+                      f"Optuna was told); storage {outcome.storage}.", r.CI_CAPTION, r.DISTINGUISHABLE_NOTE,
+                      f"{NOISY}: the trial's CI is wider than tuning.max_ci_share of its median, or it has too few "
+                      "repeats to judge."])
+    trials = r.Table("trials", "All trials", ["trial", "state", *axes, *OBJECTIVES, REPEATS, NOISY, MLFLOW_RUN_ATTR,
+                                              "error"], with_spreads(all_rows), [r.CI_CAPTION])
     artifacts: dict[str, Any] = {"pareto.csv": r.to_csv(pareto), "pareto.md": r.to_markdown(pareto),
                                  "trials.csv": r.to_csv(trials)}
     try:
         with tempfile.TemporaryDirectory() as folder:
             if complete:
-                points = [{m.DURATION_S: row[m.DURATION_S], m.COST_USD: row[m.COST_USD],
-                           "pareto": row["trial"] in best, "label": f"#{row['trial']}"} for row in complete]
+                marked = {row["trial"]: row[DISTINGUISHABLE] for row in outcome.pareto}
+                points = [{**{name: spreads[row["trial"]][name] or row[name] for name in OBJECTIVES},
+                           "pareto": row["trial"] in best, "label": f"#{row['trial']}",
+                           DISTINGUISHABLE: marked.get(row["trial"], "yes")} for row in complete]
                 path = figures.frontier_figure(points, path=Path(folder) / "pareto.png",
                                                title=f"Optuna study {outcome.study_name}: {len(complete)} trials, "
                                                      f"{len(outcome.pareto)} on the front")
@@ -365,10 +518,10 @@ def main_entry(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
     print(f"study {outcome.study_name!r}: {outcome.completed} trials completed, {outcome.failed} failed this session; "
           f"{outcome.trials_total} in all ({outcome.trials_before} before). Pareto set ({len(outcome.pareto)}):")
     for row in outcome.pareto:
-        axes = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("trial", "state", MLFLOW_RUN_ATTR,
-                                                                          *OBJECTIVES))
+        axes = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ROW_KEYS)
         print(f"  trial {row['trial']}: {axes} → {row[m.DURATION_S]:.2f} s, ${row[m.COST_USD]:.6f} "
-              f"(MLflow run {row[MLFLOW_RUN_ATTR]})")
+              f"(median of {row[REPEATS]}; distinguishable from its neighbours: {row[DISTINGUISHABLE]}; "
+              f"MLflow run {row[MLFLOW_RUN_ATTR]})")
     print(f"MLflow parent run {outcome.parent_run_id} holds pareto.csv/.md/.png; browse the study with "
           f"`optuna-dashboard {outcome.storage}`.")
     return 0 if outcome.completed or not outcome.failed else 1
