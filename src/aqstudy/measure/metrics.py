@@ -1,12 +1,16 @@
-"""Durations, start-up times and utilisation derived from the calls' raw Lithops timestamps (pure).
+"""Durations, start-up times, utilisation and stragglers derived from the calls' raw Lithops timestamps (pure).
 
-Raw timestamps are kept in ``calls.csv``; every figure here is recomputable from that file alone.
+Raw timestamps are kept in ``calls.csv``; every figure here is recomputable from that file alone (with the
+run's effective workers and chunksize, logged as params). The same holds for predicted rows.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
+
+from aqstudy.measure import invocations, stragglers
+from aqstudy.measure.stats import percentile
 
 #: Lithops stats copied verbatim into ``calls.csv`` (epoch seconds).
 RAW_TIMESTAMPS = (
@@ -23,7 +27,8 @@ RAW_TIMESTAMPS = (
 #: Columns of ``calls.csv``, in order.
 CALL_COLUMNS = (
     "phase", "call_id", "activation_id", "status", "attempts", "error", *RAW_TIMESTAMPS,
-    "cold_start", "exec_s", "startup_s", "peak_memory_mb", "cpu_usage_pct", "net_recv_bytes",
+    "cold_start", "exec_s", "startup_s", "queued_s", "start_latency_s", "peak_memory_mb", "cpu_usage_pct",
+    "net_recv_bytes",
     "net_sent_bytes", "worker_calls", "input_bytes", "records", "invalid_records", "slow_path_records",
 )
 
@@ -41,11 +46,29 @@ COST_USD = "cost_usd"
 RECORDS = "records"
 INVALID_RECORDS = "invalid_records"
 RESULT_ROWS = "result_rows"
+#: Map calls' time waiting for a free worker (summed, and the longest): apart from the start-up percentiles,
+#: which are the platform's start latency alone.
+QUEUED_S = "queued_s"
+QUEUED_MAX_S = "queued_max_s"
+QUEUED_CALLS = "queued_calls"
 
 
 def startup_metric(kind: str, stat: str) -> str:
-    """Name of a start-up statistic, e.g. ``startup_cold_p95_s``."""
+    """Name of a start-up statistic, e.g. ``startup_cold_p95_s``: the platform's start latency of map calls
+    (function start − the later of submit and a worker free), queueing left out (:data:`QUEUED_S`)."""
     return f"startup_{kind}_{stat}_s"
+
+
+def with_startup_split(calls: Sequence[dict], *, slots: int) -> list[dict]:
+    """The rows with ``queued_s`` and ``start_latency_s`` filled in (:func:`aqstudy.measure.invocations.split_startup`).
+
+    :param slots: functions that could run at once (effective workers).
+    """
+    out = []
+    for row, split in zip(calls, invocations.split_startup(calls, slots=max(1, slots)), strict=True):
+        queued, latency = split if split is not None else (None, None)
+        out.append({**row, "queued_s": queued, "start_latency_s": latency})
+    return out
 
 
 def call_row(*, phase: str, call_id: str, status: str, error: str | None, stats: dict,
@@ -83,35 +106,27 @@ def call_row(*, phase: str, call_id: str, status: str, error: str | None, stats:
     return {name: row.get(name) for name in CALL_COLUMNS}
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0–100) by linear interpolation between closest ranks."""
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("percentile of no values")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def _present(rows: Iterable[dict], name: str) -> list:
     return [row[name] for row in rows if row.get(name) is not None]
 
 
 def derive_metrics(*, calls: Sequence[dict], submitted_at: float, finished_at: float,
-                   effective_workers: int, input_bytes: int) -> dict[str, float]:
-    """The run's timing metrics from its calls.
+                   effective_workers: int, input_bytes: int, chunksize: int = 1) -> dict[str, float]:
+    """The run's timing metrics from its calls, with its straggler and makespan metrics
+    (:func:`aqstudy.measure.stragglers.straggler_metrics`).
 
     :param calls: rows as made by :func:`call_row`.
     :param submitted_at: host clock (epoch s) just before the job was submitted.
     :param finished_at: host clock when the reduced result was in hand (or the run ended).
     :param effective_workers: functions that could run at once.
     :param input_bytes: bytes of input the maps read.
+    :param chunksize: map calls per invocation (with the workers, how many invocations could run at once).
 
     ``duration_s`` is submit → result; ``job_setup_s`` submit → first call handed to the backend;
     ``map_duration_s`` submit → last map call ended; ``reduce_duration_s`` last map ended → reduce ended
     (the reducer is spawned early and waits, so its own lifetime would overstate it).
     """
+    calls = with_startup_split(calls, slots=effective_workers)
     maps = [row for row in calls if row["phase"] == "map"]
     reduces = [row for row in calls if row["phase"] == "reduce"]
     duration_s = finished_at - submitted_at
@@ -126,8 +141,12 @@ def derive_metrics(*, calls: Sequence[dict], submitted_at: float, finished_at: f
         if reduce_ends:
             metrics[REDUCE_DURATION_S] = max(reduce_ends) - max(map_ends)
     metrics[COLD_STARTS] = sum(1 for row in calls if row.get("cold_start"))
+    queued = [row["queued_s"] for row in maps if row.get("queued_s") is not None]
+    if queued:
+        metrics |= {QUEUED_S: sum(queued), QUEUED_MAX_S: max(queued),
+                    QUEUED_CALLS: sum(1 for value in queued if value > 0)}
     for kind, cold in (("cold", True), ("warm", False)):
-        startups = [row["startup_s"] for row in maps if row.get("startup_s") is not None
+        startups = [row["start_latency_s"] for row in maps if row.get("start_latency_s") is not None
                     and bool(row.get("cold_start")) is cold]
         if startups:
             metrics[startup_metric(kind, "p50")] = percentile(startups, 50)
@@ -152,4 +171,6 @@ def derive_metrics(*, calls: Sequence[dict], submitted_at: float, finished_at: f
         values = _present(calls, name)
         if values:
             metrics[name] = float(sum(values))
+    map_invocations = invocations.map_invocations(objects=len(maps), chunksize=chunksize)
+    metrics |= stragglers.straggler_metrics(calls, slots=max(1, min(effective_workers, map_invocations)))
     return metrics

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aqstudy.measure.invocations import call_duration_s
-from aqstudy.measure.metrics import percentile
+from aqstudy.measure.stats import percentile
 
 #: A map call slower than this many times the median map call is a straggler.
 STRAGGLER_FACTOR = 1.5

@@ -154,7 +154,8 @@ def frontier_figure(points: Sequence[dict], *, path: Path, title: str = "") -> P
 
 
 def startup_figure(samples: dict[str, dict[str, list[float]]], *, path: Path, title: str = "") -> Path:
-    """Start-up time of map calls (submit → function start) as box plots, cold and warm side by side.
+    """Start latency of map calls (function start − the later of submit and a free worker; queueing left out)
+    as box plots, cold and warm side by side.
 
     :param samples: label (e.g. ``workers=8``) → ``{"cold": [s, …], "warm": [s, …]}``.
     """
@@ -170,7 +171,7 @@ def startup_figure(samples: dict[str, dict[str, list[float]]], *, path: Path, ti
         ax.plot([], [], "s", color=colour, label=f"{kind} ({sum(len(samples[lb].get(kind) or []) for lb in labels)}"
                                                  " calls)")
     ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 6 else 0)
-    ax.set_ylabel("start-up s (submit → function start)")
+    ax.set_ylabel("start latency s (queueing left out)")
     ax.set_title(title or "Start-up of map calls, cold against warm")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8)

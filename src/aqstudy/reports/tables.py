@@ -327,9 +327,9 @@ STARTUP_COLUMNS = tuple(m.startup_metric(kind, stat) for kind in ("cold", "warm"
 
 
 def startup_table(rows: Sequence[dict]) -> Table:
-    """Start-up (submit → function start) of cold and warm calls, p50 and p95: medians over repeats."""
+    """Start latency of cold and warm map calls, p50 and p95, and their queueing: medians over repeats."""
     axes, groups = _config_groups(rows, always=("workers",))
-    columns = [*map(_label, axes), m.COLD_STARTS, m.CALLS, *STARTUP_COLUMNS, "n", "runs"]
+    columns = [*map(_label, axes), m.COLD_STARTS, m.CALLS, *STARTUP_COLUMNS, m.QUEUED_S, "n", "runs"]
     out = []
     for key, group in groups:
         out.append({
@@ -337,11 +337,13 @@ def startup_table(rows: Sequence[dict]) -> Table:
             m.COLD_STARTS: _median(metric_spread(group, m.COLD_STARTS)),
             m.CALLS: _median(metric_spread(group, m.CALLS)),
             **{name: metric_spread(group, name) for name in STARTUP_COLUMNS},
-            "n": len(group), "runs": _ids(group),
+            m.QUEUED_S: metric_spread(group, m.QUEUED_S), "n": len(group), "runs": _ids(group),
         })
     notes = [CI_CAPTION,
-             "Start-up = a map call's function start minus its submit (calls.csv); cold = the call started a "
-             "new worker. Blank = no such call."]
+             "Start-up = the platform's start latency of a map call: its function start minus the later of its "
+             "submit and a worker becoming free (calls.csv, replayed over the effective workers); the time before, "
+             "waiting for a worker, is queued_s (summed over the run's map calls). Cold = the call started a new "
+             "worker. Blank = no such call (runs before the split report submit → start whole)."]
     return Table("startup", "Start-up: cold against warm calls", columns, out, notes)
 
 
@@ -653,11 +655,13 @@ def parse_calls_csv(text: str) -> list[dict]:
 
 
 def startup_samples(calls: Iterable[dict]) -> dict[str, list[float]]:
-    """Start-up seconds of the map calls that have one, split into ``cold`` and ``warm``."""
+    """Start latency (queueing left out) of the map calls that have one, split into ``cold`` and ``warm``;
+    from a ``calls.csv`` older than the split, its whole ``startup_s``."""
     samples: dict[str, list[float]] = {"cold": [], "warm": []}
     for row in calls:
-        if row.get("phase") == "map" and row.get("startup_s") is not None:
-            samples["cold" if row.get("cold_start") else "warm"].append(float(row["startup_s"]))
+        value = row.get("start_latency_s") if "start_latency_s" in row else row.get("startup_s")
+        if row.get("phase") == "map" and value is not None:
+            samples["cold" if row.get("cold_start") else "warm"].append(float(value))
     return samples
 
 
