@@ -221,9 +221,13 @@ def test_an_interrupted_session_leaves_no_trial_running_and_the_parent_killed(co
     assert parent.info.status == "KILLED"
 
 
-def test_a_failing_repeat_fails_its_trial_and_the_rest_are_not_run(tracking_uri, mlflow_client):
+def _repeat_cfg(repeat: int):
     from types import SimpleNamespace
 
+    return SimpleNamespace(repeat=repeat, mlflow=SimpleNamespace(run_name="r"))
+
+
+def test_a_failing_repeat_fails_its_trial_and_the_rest_are_not_run(tracking_uri, mlflow_client):
     from aqstudy.study.runner import RunResult
     from aqstudy.study.tracking import TrackedRun
 
@@ -236,7 +240,7 @@ def test_a_failing_repeat_fails_its_trial_and_the_rest_are_not_run(tracking_uri,
             return RunResult(status="FAILED", error="a function failed: MemoryError")
         return RunResult(status="FINISHED", metrics={"duration_s": 1.0, "cost_usd": 1e-5})
 
-    result = t.run_trial(compose_repeat=lambda k: SimpleNamespace(repeat=k, mlflow=SimpleNamespace(run_name="r")), repeats=3, run=run,
+    result = t.run_trial(compose_repeat=_repeat_cfg, repeats=3, run=run,
                          tracking_uri=tracking_uri, experiment="frontier", parent_run_id=parent.run_id,
                          tags={t.TAG_TRIAL: "0"}, label="trial 0", params={"workers": 2}, max_ci_share=0.3)
     assert ran == [1, 2]
@@ -250,7 +254,7 @@ def test_a_failing_repeat_fails_its_trial_and_the_rest_are_not_run(tracking_uri,
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        t.run_trial(compose_repeat=lambda k: SimpleNamespace(repeat=k, mlflow=SimpleNamespace(run_name="r")), repeats=3, run=interrupted,
+        t.run_trial(compose_repeat=_repeat_cfg, repeats=3, run=interrupted,
                     tracking_uri=tracking_uri, experiment="frontier", parent_run_id=parent.run_id,
                     tags={t.TAG_TRIAL: "1"}, label="trial 1", params={}, max_ci_share=0.3)
     killed = mlflow_client.search_runs([trial_run.info.experiment_id], filter_string="tags.`optuna.trial_number` = '1'")
