@@ -48,8 +48,11 @@ def test_a_function_not_deployed_yet_needs_nothing(s3_server):
 
 
 def test_calls_packed_in_one_invocation_count_one_cold_start():
-    calls = [{"call_id": "0", "activation_id": "a", "cold_start": True},
-             {"call_id": "1", "activation_id": "a", "cold_start": True},
-             {"call_id": "2", "activation_id": "b", "cold_start": False},
-             {"call_id": "3", "activation_id": None, "cold_start": True}]
-    assert cold_invocations(calls) == 2
+    # Invocations follow the chunking, whatever the activation ids say (localhost gives the job one id).
+    def call(index, cold):
+        return {"phase": "map", "call_id": f"M000-{index:05d}", "activation_id": "one-id", "cold_start": cold,
+                "worker_start_tstamp": 1.0, "worker_end_tstamp": 2.0}
+
+    calls = [call(0, True), call(1, True), call(2, False), call(3, True), call(4, False)]
+    assert cold_invocations(calls, chunksize=2) == 2  # {0, 1} and {2, 3}; {4} started warm
+    assert cold_invocations(calls, chunksize=1) == 3

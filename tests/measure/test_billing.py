@@ -179,3 +179,27 @@ def test_a_denied_read_never_raises():
     _, tags = b.billing_outcome(read, expected=1, region="us-east-1", architecture="x86_64", ephemeral_mb=512,
                                 cost_metrics={}, wait_s=30)
     assert "AccessDeniedException" in tags["billing_error"]
+
+
+def test_the_aws_lambda_backend_reads_its_runs_bill_after_the_job(logs):
+    """The plug-in's glue: request ids from calls.csv (calls of one invocation share one), the log group named
+    after the function, the bound from billing.wait_s, the prices of its architecture."""
+    from types import SimpleNamespace
+
+    from aqstudy.backends.aws_lambda import BACKEND, BillingSource, job_request_ids
+
+    _write_invocations(logs, FIGURES)
+    ids = list(FIGURES)
+    calls = [{"phase": "map", "call_id": "M000-00000", "activation_id": ids[0], "worker_start_tstamp": 1.0},
+             {"phase": "map", "call_id": "M000-00001", "activation_id": ids[0], "worker_start_tstamp": 2.0},
+             {"phase": "map", "call_id": "M000-00002", "activation_id": ids[1], "worker_start_tstamp": 1.0},
+             {"phase": "map", "call_id": "M000-00003", "activation_id": None, "worker_start_tstamp": None},
+             {"phase": "reduce", "call_id": "R001-00000", "activation_id": ids[2], "worker_start_tstamp": 3.0}]
+    assert job_request_ids(calls) == set(ids)
+    cfg = SimpleNamespace(region="us-east-1", billing=SimpleNamespace(wait_s=0),
+                          backend=SimpleNamespace(architecture="arm64", ephemeral_storage_mb=512))
+    metrics, tags = BACKEND.billed(BillingSource(LOG_GROUP, "us-east-1"), cfg, calls=calls,
+                                   cost_metrics={c.cost_metric("compute"): 1e-4}, submitted_at=time.time() - 5)
+    assert metrics[b.INVOCATIONS_REPORTED] == 3 and metrics[b.INVOCATIONS_UNREPORTED] == 0
+    assert metrics[b.BILLED_COST_USD] == pytest.approx((5.401 + 2.351 + 0.411) * 2 * 0.0000133334 + 3 * 0.2e-6)
+    assert b.COST_MODEL_ERROR_PCT in metrics and "billing_missing" not in tags

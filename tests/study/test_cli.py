@@ -38,6 +38,13 @@ def test_a_multirun_sweeps_every_value_with_one_result(tmp_path, mlflow_client_f
     assert len({r.data.tags["result_sha256"] for r in runs}) == 1
     assert {(r.data.params["workers"], r.data.params["chunksize"]) for r in runs} == {
         ("1", "1"), ("1", "auto"), ("3", "1"), ("3", "auto")}
+    # 4 objects at chunksize auto over 3 workers make 2 invocations: said once for the sweep, not per job.
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: workers cannot matter")]
+    assert warnings == ["warning: workers cannot matter in 1 of 4 jobs: beyond the map invocations the data allows "
+                        "(objects / chunksize) in workers=3 chunksize=auto (2). The extra workers run nothing, so "
+                        "these durations stay flat by design."], done.stderr[-3000:]
+    inert = [r for r in runs if r.data.params["workers"] == "3" and r.data.params["chunksize"] == "auto"]
+    assert "make 2 map invocations" in inert[0].data.tags["workers_beyond_invocations"]
 
 
 def test_a_bad_dataset_path_exits_non_zero_with_one_line(tmp_path):

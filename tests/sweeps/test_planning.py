@@ -100,3 +100,16 @@ def test_a_single_run_plan_and_the_original_grid_plan(tmp_path):
     assert "total: 35 runs" in grid.stdout and "workers=512 data_size=40" in grid.stdout
     estimate = float(grid.stdout.split("estimated $")[1].split()[0])
     assert math.isfinite(estimate) and estimate > 0
+
+
+def test_the_sweep_is_told_once_which_jobs_workers_cannot_reach():
+    from aqstudy.sweeps.planning import WorkersReach, inert_workers_warning
+
+    fine = WorkersReach("workers=4", 4, 8, 4, "localhost")
+    assert inert_workers_warning([fine]) is None
+    warning = inert_workers_warning([fine, WorkersReach("workers=8", 8, 8, 4, "localhost"),
+                                     WorkersReach("workers=16", 16, 8, 4, "localhost")])
+    assert warning.startswith("warning: workers cannot matter in 2 of 3 jobs: ")
+    assert "the data allows (objects / chunksize) in workers=16 (8)" in warning
+    assert "runs at once in workers=8 (localhost: 4), workers=16 (localhost: 4)" in warning
+    assert "\n" not in warning

@@ -5,6 +5,7 @@ standard AWS chain; see docs/aws.md for the runtime image and the execution role
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Mapping
@@ -13,11 +14,13 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
-from aqstudy.backends.base import Backend
+from aqstudy.backends.base import Backend, LambdaPolling
 from aqstudy.config import ConfigError
 from aqstudy.config.schema import BackendConfig
 
 # ruff: noqa: UP045  (OmegaConf reads Optional[...] at runtime)
+
+log = logging.getLogger(__name__)
 
 #: Environment variable naming the Lambda execution role when ``backend.execution_role`` is not set.
 ROLE_ENV = "AWS_LAMBDA_ROLE_ARN"
@@ -116,6 +119,20 @@ def refresh_execution_environments(lambda_client, *, function_name: str, nonce: 
     return True
 
 
+@dataclass(frozen=True)
+class BillingSource:
+    """Where Lambda reports what it billed a run: the function's log group, in the run's region."""
+
+    log_group: str
+    region: str
+
+
+def job_request_ids(calls: list[dict]) -> set[str]:
+    """The run's invocations as Lambda knows them: the request ids (Lithops' activation ids) of calls that ran."""
+    return {str(row["activation_id"]) for row in calls
+            if row.get("activation_id") and row.get("worker_start_tstamp") is not None}
+
+
 class AwsLambdaBackend(Backend):
     name = "aws_lambda"
     lithops_name = "aws_lambda"
@@ -153,6 +170,54 @@ class AwsLambdaBackend(Backend):
 
     def cold_init_note(self, backend: Any) -> str:
         return f"assumed {backend.cold_init_s} s per cold start"
+
+    def lambda_polling(self, backend: Any) -> LambdaPolling:
+        poll = backend.reduce_poll_s
+        return LambdaPolling(float(backend.monitoring_interval), poll, (
+            f"as this run polled: a LIST of the job's statuses every {float(backend.monitoring_interval):g} s, the "
+            + (f"reduce's status read every {float(poll):g} s" if poll else "reduce's status through Lithops' wait")))
+
+    def run_conditions(self, cfg: Any) -> tuple[dict[str, float], dict[str, str]]:
+        import boto3
+
+        from aqstudy.study.conditions import ACCOUNT_CONCURRENCY, account_concurrency
+
+        try:
+            client = boto3.client("lambda", region_name=cfg.region)
+        except Exception as error:  # no region or credentials configured: the run itself will say so
+            return {}, {ACCOUNT_CONCURRENCY: f"not readable ({type(error).__name__})"}
+        metrics, note = account_concurrency(client)
+        return metrics, ({ACCOUNT_CONCURRENCY: note} if note else {})
+
+    def billing_source(self, executor: Any, cfg: Any) -> BillingSource | None:
+        # Lithops names its function after the runtime and memory; these two attributes are its own.
+        try:
+            backend = executor.compute_handler.backend
+            name = backend._format_function_name(cfg.backend.runtime, cfg.memory)
+        except Exception as error:  # billing is a check: a Lithops change must not fail the run
+            log.warning("the Lambda function's name is unknown, so its billing is not read: %s", error)
+            return None
+        return BillingSource(log_group=f"/aws/lambda/{name}", region=cfg.region)
+
+    def billed(self, source: BillingSource, cfg: Any, *, calls: list[dict], cost_metrics: dict[str, float],
+               submitted_at: float) -> tuple[dict[str, float], dict[str, str]]:
+        import boto3
+
+        from aqstudy.measure import billing
+
+        request_ids = job_request_ids(calls)
+        if not request_ids:
+            return {}, {}
+        try:
+            logs = boto3.client("logs", region_name=source.region)
+        except Exception as error:
+            return {}, {"billing_error": f"{type(error).__name__}: {error}"[:500]}
+        read = billing.read_reports(logs, log_group=source.log_group, request_ids=request_ids,
+                                    start_ms=int((submitted_at - 60) * 1000), wait_s=float(cfg.billing.wait_s))
+        architecture, ephemeral_mb = self.lambda_pricing(cfg.backend)
+        return billing.billing_outcome(read, expected=len(request_ids), region=cfg.region, architecture=architecture,
+                                       ephemeral_mb=ephemeral_mb, cost_metrics=cost_metrics,
+                                       wait_s=float(cfg.billing.wait_s))
 
 
 SCHEMA = AwsLambdaBackendConfig

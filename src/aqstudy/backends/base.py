@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from aqstudy.config import ConfigError
 
-__all__ = ["Backend", "Concurrency", "ConfigError"]
+__all__ = ["Backend", "Concurrency", "ConfigError", "LambdaPolling"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,33 @@ class Concurrency:
     requested: int
     effective: int
     capped_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LambdaPolling:
+    """How Lithops' host polls a job on Lambda, as the cost model prices it: a LIST of the job's status
+    objects every ``monitoring_interval_s``, a GET of the reduce's status every ``reduce_poll_s`` (None:
+    Lithops' own wait, which reads statuses through the monitor's LISTs); ``note`` says whose settings."""
+
+    monitoring_interval_s: float
+    reduce_poll_s: float | None
+    note: str
+
+
+@lru_cache(maxsize=1)
+def aws_lambda_polling() -> LambdaPolling:
+    """The polling settings of ``conf/backend/aws_lambda.yaml`` (the one source of its defaults)."""
+    from omegaconf import OmegaConf
+
+    from aqstudy.study.paths import PROJECT_ROOT
+
+    settings = OmegaConf.load(PROJECT_ROOT / "conf" / "backend" / "aws_lambda.yaml")
+    interval, poll = float(settings.monitoring_interval), settings.reduce_poll_s
+    return LambdaPolling(interval, poll, (
+        f"priced as backend=aws_lambda would poll (conf/backend/aws_lambda.yaml): a LIST of the job's statuses "
+        f"every {interval:g} s (monitoring_interval), the reduce's status "
+        + (f"read every {float(poll):g} s (reduce_poll_s)" if poll else "through Lithops' wait (reduce_poll_s=null)")
+        + "; this backend's own polling is not what Lambda would bill"))
 
 
 class Backend:
@@ -77,3 +105,24 @@ class Backend:
     def cold_init_note(self, backend: Any) -> str:
         """How INIT was priced, for the run's ``cost_init`` tag."""
         return "not priced (no Lambda INIT on this backend)"
+
+    def lambda_polling(self, backend: Any) -> LambdaPolling:
+        """How the host would poll this run's job on Lambda, for the cost model: ``backend=aws_lambda``'s
+        settings, unless the backend polls S3 as a Lambda run does (its local polling every few ms would
+        otherwise be priced as billed requests, and grow with duration)."""
+        return aws_lambda_polling()
+
+    def run_conditions(self, cfg: Any) -> tuple[dict[str, float], dict[str, str]]:
+        """Conditions of the platform that move a run's numbers (metrics, tags), e.g. an account's concurrency
+        limit; nothing on a backend without such limits (:mod:`aqstudy.study.conditions`)."""
+        return {}, {}
+
+    def billing_source(self, executor: Any, cfg: Any) -> Any:
+        """Where the platform reports what it billed the run (read after the job with :meth:`billed`), or
+        None where nothing is billed. Asked while the executor is open."""
+        return None
+
+    def billed(self, source: Any, cfg: Any, *, calls: list[dict], cost_metrics: dict[str, float],
+               submitted_at: float) -> tuple[dict[str, float], dict[str, str]]:
+        """What the platform billed the run's invocations (metrics, tags); never raises for a run's sake."""
+        return {}, {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aqstudy.kernel import aggregate as kernel
@@ -31,7 +31,6 @@ class JobOutcome:
     finished_at: float
     combined: pa.Table | None = None
     error: str | None = None
-    invocation_durations_s: list[float] = field(default_factory=list)
 
 
 def make_executor(lithops_config: dict):
@@ -54,26 +53,6 @@ def _error_text(future) -> str | None:
     exception = getattr(future, "_exception", None)
     value = exception[1] if isinstance(exception, tuple) and len(exception) > 1 else exception
     return f"{type(value).__name__}: {value}"
-
-
-def invocation_durations(calls: list[dict]) -> list[float]:
-    """Execution time of each function invocation: calls packed together by ``chunksize`` share one.
-
-    Lithops gives the calls of one invocation the same activation id. A lone call's duration is its
-    ``worker_exec_time``; a packed invocation runs from its first call's start to its last call's end.
-    """
-    groups: dict[str, list[dict]] = {}
-    for row in calls:
-        if row.get("worker_start_tstamp") is None or row.get("worker_end_tstamp") is None:
-            continue
-        groups.setdefault(f"{row['phase']}:{row.get('activation_id') or row['call_id']}", []).append(row)
-    durations = []
-    for rows in groups.values():
-        if len(rows) == 1 and rows[0].get("exec_s") is not None:
-            durations.append(rows[0]["exec_s"])
-        else:
-            durations.append(max(r["worker_end_tstamp"] for r in rows) - min(r["worker_start_tstamp"] for r in rows))
-    return durations
 
 
 class JobInterrupted(KeyboardInterrupt):
@@ -252,4 +231,4 @@ def _outcome(job: dict, submitted_at: float) -> JobOutcome:
     error = (errors or [job["error"]])[0]
     combined = kernel.from_ipc(result["combined"]) if result and not error else None
     return JobOutcome(calls=calls, submitted_at=submitted_at, finished_at=finished_at, combined=combined,
-                      error=error, invocation_durations_s=invocation_durations(calls))
+                      error=error)

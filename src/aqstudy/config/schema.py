@@ -69,6 +69,14 @@ class LithopsConfig:
 
 
 @dataclass
+class BillingConfig:
+    """Reading what the platform billed a run (a check of the cost model; never fails the run)."""
+
+    #: s to keep looking for the invocations' billing lines after the job.
+    wait_s: float = MISSING
+
+
+@dataclass
 class StudyConfig:
     """``conf/config.yaml``: one study run (or, with ``-m``, each job of a sweep)."""
 
@@ -94,6 +102,7 @@ class StudyConfig:
     force_cold_start: bool = MISSING
     plan: bool = MISSING
     budget_usd: Optional[float] = MISSING
+    billing: BillingConfig = MISSING
 
 
 @dataclass

@@ -69,6 +69,8 @@ def validate(cfg: Any) -> None:
                           "(or null for the whole of a local folder)")
     if cfg.verify not in VERIFY_VALUES:
         raise ConfigError(f"verify={cfg.verify!r} is not valid; choose {' or '.join(VERIFY_VALUES)}")
+    if not cfg.billing.wait_s >= 0:
+        raise ConfigError(f"billing.wait_s={cfg.billing.wait_s!r} is not valid; pass seconds ≥ 0")
     if cfg.budget_usd is not None and cfg.budget_usd < 0:
         raise ConfigError(f"budget_usd={cfg.budget_usd!r} is not valid; pass USD ≥ 0 or null")
     if cfg.backend.spawn_reducer not in SPAWN_REDUCER_VALUES:

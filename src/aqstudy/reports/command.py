@@ -19,6 +19,7 @@ from typing import Any
 
 from aqstudy.measure import metrics as m
 from aqstudy.reports import tables as r
+from aqstudy.study.conditions import describe as describe_conditions
 from aqstudy.study.paths import PROJECT_ROOT
 from aqstudy.study.redaction import redact_text
 
@@ -331,6 +332,8 @@ def _header(experiment: str, *, tracking_uri: str, filter_string: str, runs: lis
         f"- Data size: {', '.join(f'{d} GB' for d in data_sizes)} asked for"
         + (f" ({', '.join(f'{b / 1e6:.0f}' for b in inputs)} MB of input staged)" if inputs else "") + ".",
         f"- Backend: {'; '.join(backends)}; {'; '.join(versions)}.",
+        "- Where the runs ran: " + " ".join(describe_conditions([run["params"] for run in study_runs],
+                                                               [run["metrics"] for run in study_runs])),
         f"- Machine making this report: {machine_description()}.",
     ]
     if note:

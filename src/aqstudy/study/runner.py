@@ -49,6 +49,7 @@ class RunResult:
     #: Known once staged; an interrupt needs them to derive metrics from the calls it cut short.
     input_bytes: int = 0
     effective_workers: int = 1
+    chunksize: int = 1
     objects: list[dict] = field(default_factory=list)
 
 
@@ -189,7 +190,7 @@ def _run_study(cfg: Any, *, map_function, reduce_function, parent_run_id, tags) 
 
         if isinstance(interrupt, JobInterrupted):
             _record_calls(cfg, interrupt.outcome, result, artifacts, input_bytes=result.input_bytes,
-                          workers=result.effective_workers, objects=result.objects)
+                          workers=result.effective_workers, chunksize=result.chunksize, objects=result.objects)
         signal_name = getattr(interrupt, "signal_name", "SIGINT")
         result.status, result.error = "KILLED", f"interrupted by {signal_name}"
         raise Interrupted(signal_name) from interrupt
@@ -230,6 +231,8 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
     from aqstudy.analysis import DIGEST_TAG, DIGEST_VERSION_TAG, RESULT_SHA256_VERSION, finalize, result_sha256
     from aqstudy.backends import engine
     from aqstudy.data.staging import stage
+    from aqstudy.measure.invocations import map_invocations
+    from aqstudy.study.conditions import run_conditions
 
     backend = backend_named(cfg.backend.name)
     plan = backend.concurrency(workers=cfg.workers, backend=cfg.backend)
@@ -240,6 +243,12 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
         log.info("memory=%d MB is recorded for the cost model but not enforced on %s", cfg.memory, backend.name)
     lithops_config = build_lithops_config(cfg, effective_workers=plan.effective, python=backend.local_python(cfg))
     result.params["effective_workers"] = plan.effective
+    # What moves this run's numbers besides its config: the client, Lithops' invokers, the machine's load, limits.
+    condition_params, condition_metrics = run_conditions(lithops_config)
+    platform_metrics, platform_tags = backend.run_conditions(cfg)
+    result.params |= condition_params
+    result.metrics |= condition_metrics | platform_metrics
+    result.tags |= platform_tags
     if source.skipped:
         artifacts["skipped_files.txt"] = "\n".join(source.skipped) + "\n"
     store = storage_named(cfg.storage.name).open_object_store(cfg, lithops_config)
@@ -247,12 +256,19 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
     chunksize = resolve_chunksize(cfg.chunksize, objects=len(staged.objects), workers=cfg.workers)
     result.params |= {"objects": len(staged.objects), "input_bytes": staged.input_bytes,
                       "effective_chunksize": chunksize, "dataset_prefix": staged.prefix}
+    result.chunksize = chunksize
+    invocations = map_invocations(objects=len(staged.objects), chunksize=chunksize)
+    if cfg.workers > invocations:
+        # More functions than the data gives work to: the extra ones cannot change the result.
+        result.tags["workers_beyond_invocations"] = (f"workers={cfg.workers} but {len(staged.objects)} objects at "
+                                                     f"chunksize {chunksize} make {invocations} map invocations")
+        log.info(result.tags["workers_beyond_invocations"])
     result.tags |= {"dataset_sha256": staged.dataset_sha256, "dataset_reused": str(staged.reused).lower()}
     result.tags |= run_tags(cfg)
     result.metrics["staging_s"] = staged.staging_s
     result.input_bytes, result.effective_workers, result.objects = staged.input_bytes, plan.effective, staged.objects
 
-    warm = None
+    warm, billing_source = None, None
     if cfg.warm_up:
         from aqstudy.backends.warm_up import warm_up
 
@@ -273,10 +289,16 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
                 **({"map_function": map_function} if map_function else {}),
                 **({"reduce_function": reduce_function} if reduce_function else {}),
             )
+            billing_source = backend.billing_source(executor, cfg)
         finally:
             _clean(executor)
     _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective,
-                  objects=staged.objects, warm=warm)
+                  chunksize=chunksize, objects=staged.objects, warm=warm)
+    if billing_source is not None:  # what the platform billed, against the model (never fails the run)
+        billed_metrics, billed_tags = backend.billed(billing_source, cfg, calls=outcome.calls,
+                                                     cost_metrics=result.metrics, submitted_at=outcome.submitted_at)
+        result.metrics |= billed_metrics
+        result.tags |= billed_tags
     if outcome.error:
         raise StudyError(f"a function failed: {outcome.error}")
 
@@ -314,25 +336,25 @@ def _clean(executor) -> None:
 
 
 def _record_calls(cfg: Any, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int,
-                  objects: list[dict], warm=None) -> None:
+                  chunksize: int, objects: list[dict], warm=None) -> None:
     import tempfile
     from pathlib import Path
 
     from aqstudy.measure.usage import cost_metrics
     from aqstudy.reports.figures import timeline
 
-    result.metrics |= m.derive_metrics(calls=outcome.calls, submitted_at=outcome.submitted_at,
+    calls = m.with_startup_split(outcome.calls, slots=workers)
+    result.metrics |= m.derive_metrics(calls=calls, submitted_at=outcome.submitted_at,
                                        finished_at=outcome.finished_at, effective_workers=workers,
-                                       input_bytes=input_bytes)
-    costs, cost_tags = cost_metrics(cfg, calls=outcome.calls, objects=objects, warm=warm,
-                                    invocation_durations_s=outcome.invocation_durations_s,
+                                       input_bytes=input_bytes, chunksize=chunksize)
+    costs, cost_tags = cost_metrics(cfg, calls=calls, chunksize=chunksize, objects=objects, warm=warm,
                                     duration_s=result.metrics[m.DURATION_S])
     result.metrics |= costs
     result.tags |= cost_tags
-    artifacts["calls.csv"] = _csv(outcome.calls, m.CALL_COLUMNS)
+    artifacts["calls.csv"] = _csv(calls, m.CALL_COLUMNS)
     with tempfile.TemporaryDirectory() as folder:
-        path = timeline(outcome.calls, submitted_at=outcome.submitted_at, path=Path(folder) / "timeline.png",
-                        title=f"{cfg.analysis.name}: {len(outcome.calls)} calls, {workers} workers")
+        path = timeline(calls, submitted_at=outcome.submitted_at, path=Path(folder) / "timeline.png",
+                        title=f"{cfg.analysis.name}: {len(calls)} calls, {workers} workers")
         artifacts["timeline.png"] = path.read_bytes()
 
 

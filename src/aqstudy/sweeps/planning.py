@@ -7,6 +7,10 @@ estimate exceeds N USD before its first job starts (the original study ran out o
 
 Estimates price the run as on AWS Lambda with the cost model of :mod:`aqstudy.measure.cost` and the speeds below;
 measured runs log their own cost, so a report can set the two side by side.
+
+Every sweep is also told, once before its first job, when ``workers`` cannot matter in some of its jobs:
+beyond the map invocations the data allows (objects / chunksize) or beyond what the backend runs at once,
+the extra workers run nothing and the durations stay flat by design (:func:`inert_workers_warning`).
 """
 
 from __future__ import annotations
@@ -131,7 +135,8 @@ def plan_run(cfg: Any, *, label: str | None = None) -> RunPlan:
     duration_s = map_wall_s + combine_s
     backend = cfg.backend
     init_s = cold_init_s(backend)
-    monitoring_s = float(backend.monitoring_interval)
+    polling = backend_named(backend.name).lambda_polling(backend)
+    monitoring_s = polling.monitoring_interval_s
     architecture, ephemeral_mb = backend_named(backend.name).lambda_pricing(backend)
     usage = c.RunUsage(
         invocation_durations_s=tuple(durations), memory_mb=memory_mb, region=cfg.region,
@@ -141,7 +146,7 @@ def plan_run(cfg: Any, *, label: str | None = None) -> RunPlan:
         data_requests=c.S3Requests(get=len(sizes)), data_bytes_read=sum(sizes),
         lithops_requests=c.lithops_requests(jobs=2, invocations=len(durations), map_calls=len(sizes),
                                             reduce_calls=1, duration_s=duration_s, monitoring_interval_s=monitoring_s,
-                                            reduce_poll_s=backend.reduce_poll_s),
+                                            reduce_poll_s=polling.reduce_poll_s),
     )
     warm_up_usd = 0.0
     if cfg.warm_up:
@@ -222,6 +227,46 @@ def plan_or_refuse(cfg: Any) -> bool:
     return bool(cfg.plan)
 
 
+@dataclass(frozen=True)
+class WorkersReach:
+    """How many of a job's workers can have work: ``workers`` asked, the ``map_invocations`` its data and
+    chunksize make, the ``effective`` functions the backend runs at once (and its name)."""
+
+    label: str
+    workers: int
+    map_invocations: int
+    effective: int
+    backend: str
+
+
+def workers_reach(cfg: Any, *, label: str) -> WorkersReach:
+    """A job's :class:`WorkersReach`, from its config alone (the dataset's planned objects, no staging)."""
+    from aqstudy.backends import backend_named
+
+    objects = len(estimate_input(cfg))
+    chunksize = resolve_chunksize(cfg.chunksize, objects=objects, workers=cfg.workers)
+    effective = backend_named(cfg.backend.name).concurrency(workers=cfg.workers, backend=cfg.backend).effective
+    return WorkersReach(label, int(cfg.workers), -(-objects // chunksize), effective, cfg.backend.name)
+
+
+def inert_workers_warning(jobs: list[WorkersReach]) -> str | None:
+    """One line naming the jobs whose ``workers`` cannot matter, and why (pure); None when every worker counts."""
+    beyond_data = [j for j in jobs if j.workers > j.map_invocations]
+    beyond_backend = [j for j in jobs if j.workers > j.effective]
+    if not beyond_data and not beyond_backend:
+        return None
+    parts = []
+    if beyond_data:
+        parts.append("beyond the map invocations the data allows (objects / chunksize) in "
+                     + ", ".join(f"{j.label} ({j.map_invocations})" for j in beyond_data))
+    if beyond_backend:
+        parts.append("beyond what the backend runs at once in "
+                     + ", ".join(f"{j.label} ({j.backend}: {j.effective})" for j in beyond_backend))
+    count = len({j.label for j in (*beyond_data, *beyond_backend)})
+    return (f"warning: workers cannot matter in {count} of {len(jobs)} jobs: {'; '.join(parts)}. The extra workers "
+            "run nothing, so these durations stay flat by design.")
+
+
 def expand_sweep(*, task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
     """Every job of a sweep as its list of overrides, in the order Hydra's basic sweeper launches them.
 
@@ -254,9 +299,19 @@ except ImportError:  # pragma: no cover - hydra-core is a dependency
 
 
 class PlanAndBudgetCallback(Callback):
-    """Hydra callback: before a multirun's first job, print its plan (``plan=true``) or enforce ``budget_usd``."""
+    """Hydra callback: before a multirun's first job, say once when ``workers`` cannot matter in some jobs, and
+    print its plan (``plan=true``) or enforce ``budget_usd``."""
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        try:
+            warning = inert_workers_warning([workers_reach(job, label=label) for label, job in self._jobs(config)])
+        except Exception as error:  # the warning is advice: a job that cannot compose fails on its own later
+            warning = None
+            import logging
+
+            logging.getLogger(__name__).info("no workers check for this sweep: %s", error)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         if not config.plan and config.budget_usd is None:
             return
         # Hydra turns a callback's exception into a warning and goes on with the sweep: a plan or a budget
@@ -277,9 +332,14 @@ class PlanAndBudgetCallback(Callback):
         if config.plan:
             raise SystemExit(0)
 
-    @staticmethod
-    def _plans(config) -> list[RunPlan]:
+    @classmethod
+    def _plans(cls, config) -> list[RunPlan]:
         """Compose every job of the sweep as the sweeper will, and plan each."""
+        return [plan_run(job, label=label) for label, job in cls._jobs(config)]
+
+    @staticmethod
+    def _jobs(config) -> list[tuple[str, Any]]:
+        """Every job of the sweep, composed as the sweeper will: (label, config object)."""
         from hydra.core.global_hydra import GlobalHydra
         from omegaconf import OmegaConf, open_dict
 
@@ -290,13 +350,13 @@ class PlanAndBudgetCallback(Callback):
         params = OmegaConf.to_container(params, resolve=False) if params else {}
         jobs = expand_sweep(task_overrides=task, sweeper_params=params)
         loader = GlobalHydra.instance().config_loader()
-        plans = []
+        composed = []
         for overrides, label in zip(jobs, job_labels(jobs), strict=True):
             job = loader.load_sweep_config(config, overrides)
             with open_dict(job):
                 del job["hydra"]
-            plans.append(plan_run(load(job), label=label))
-        return plans
+            composed.append((label, load(job)))
+        return composed
 
 
 def hours(seconds: float) -> str:
