@@ -104,3 +104,8 @@ def test_front_neighbours():
     ]
     assert stats.front_neighbours(front) == [[1], [0], []]
     assert stats.front_neighbours([]) == []
+    # A member must beat each neighbour beyond noise on what it is on the front for: the first here is clearly
+    # costlier but not clearly faster than the second, so its place is noise; the second's (cheaper) is not.
+    costly = [[_interval(1.0, 1.3), _interval(9.0, 10.0)], [_interval(1.1, 1.4), _interval(5.0, 6.0)]]
+    assert stats.distinguishable(*costly)
+    assert stats.front_neighbours(costly) == [[1], []]

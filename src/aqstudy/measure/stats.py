@@ -171,28 +171,38 @@ def overlap(a: Interval, b: Interval) -> bool:
     return a.low <= b.high and b.low <= a.high
 
 
-def distinguishable(a: Sequence[Interval | None], b: Sequence[Interval | None]) -> bool:
-    """Whether two configs differ beyond noise on at least one objective: their intervals on it are disjoint.
+def apart(a: Interval | None, b: Interval | None) -> bool:
+    """Whether two configs differ beyond noise on one objective: both have an interval from at least
+    :data:`MIN_RUNS` runs, and the intervals are disjoint (a conservative test: two overlapping 95% intervals
+    may still differ)."""
+    return (a is not None and b is not None and min(a.n, b.n) >= MIN_RUNS) and not overlap(a, b)
 
-    Disjoint intervals are a conservative test (two overlapping 95% intervals may still differ); a missing
-    interval or one from fewer than :data:`MIN_RUNS` runs never counts as a difference.
+
+def distinguishable(a: Sequence[Interval | None], b: Sequence[Interval | None]) -> bool:
+    """Whether two configs differ beyond noise on at least one objective (:func:`apart` on it).
 
     :param a: one interval per objective (duration, cost …) of the first config.
     :param b: the same objectives of the second.
     """
-    for x, y in zip(a, b, strict=True):
-        if x is None or y is None or min(x.n, y.n) < MIN_RUNS:
-            continue
-        if not overlap(x, y):
-            return True
-    return False
+    return any(apart(x, y) for x, y in zip(a, b, strict=True))
 
 
 def front_neighbours(front: Sequence[Sequence[Interval | None]]) -> list[list[int]]:
-    """For each member of a Pareto front (in order along it), the indices of its neighbours it cannot be told
-    apart from (:func:`distinguishable` false): an empty list means it stands out from both."""
+    """For each member of a two-objective Pareto front, the neighbours whose trade-off with it noise explains.
+
+    :param front: each member's (first, second) objective intervals, ordered by the first ascending (fastest
+        first), so the second descends (cheapest last).
+
+    A member is on the front for what it does better than each neighbour: cheaper than the next faster one,
+    faster than the next cheaper one. When that advantage is not :func:`apart`, the neighbour is listed: an
+    empty list means the member's place on the front stands out from noise on both sides.
+    """
     out: list[list[int]] = []
     for index, member in enumerate(front):
-        out.append([other for other in (index - 1, index + 1)
-                    if 0 <= other < len(front) and not distinguishable(member, front[other])])
+        close = []
+        if index > 0 and not apart(member[1], front[index - 1][1]):
+            close.append(index - 1)
+        if index + 1 < len(front) and not apart(member[0], front[index + 1][0]):
+            close.append(index + 1)
+        out.append(close)
     return out

@@ -416,10 +416,11 @@ def frontier_points(rows: Sequence[dict]) -> list[dict]:
 
 DISTINGUISHABLE = "distinguishable"
 #: What the ``distinguishable`` column says, and the note that explains it (tables and the tuning artifact).
-DISTINGUISHABLE_NOTE = (f"{DISTINGUISHABLE}: whether the member differs beyond noise from its neighbours on the "
-                        "front (the next faster and the next cheaper): on duration or on cost their 95% CIs do not "
-                        "overlap (min–max below 6 runs, a conservative test). 'no' names the neighbour it cannot "
-                        f"be told apart from; with fewer than {stats.MIN_RUNS} runs nothing can be told apart.")
+DISTINGUISHABLE_NOTE = (f"{DISTINGUISHABLE}: whether the member's place on the front stands out from noise: it is "
+                        "cheaper than the next faster member and faster than the next cheaper one with 95% CIs that do "
+                        "not overlap (min–max below 6 runs, a conservative test). 'no' names the neighbour whose "
+                        "trade-off with it noise explains; with fewer than "
+                        f"{stats.MIN_RUNS} runs nothing can be told apart.")
 
 
 def distinguishability(front: Sequence[Sequence[stats.Interval | None]]) -> list[str]:
