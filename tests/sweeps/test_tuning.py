@@ -172,6 +172,9 @@ def test_trials_run_their_repeats_nested_and_log_the_median_with_its_ci(compose,
     # The report of the experiment sees the repeats as study runs, not the trials.
     runs = [{"params": run.data.params, "tags": run.data.tags} for run in trials]
     assert not any(r.is_study_run(run) for run in runs)
+    repeat_runs = [{"params": run.data.params, "tags": run.data.tags}
+                   for trial_run in trials for run in _children(mlflow_client, trial_run.info.run_id)]
+    assert len(repeat_runs) == 6 and all(r.is_study_run(run) for run in repeat_runs)
 
 
 @pytest.mark.integration

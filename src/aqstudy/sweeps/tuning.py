@@ -205,7 +205,8 @@ def run_trial(*, compose_repeat: Callable[[int], dict], repeats: int, run: Calla
 
     :param compose_repeat: repeat number (1…) → that repeat's resolved config.
     :param run: runs one repeat's config (``run_study``).
-    :param tags: the session's tags plus the trial number.
+    :param tags: the study's and the trial's tags (no kind: the trial's run is tagged a trial, its repeats are
+        study runs).
     :param label: names the trial's runs (``trial 3``).
     :param params: the trial's sampled values (logged on its run).
     """
@@ -391,7 +392,8 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
                 break
             trial = study.ask(space)
             values = dict(trial.params)
-            tags = {**session_tags, TAG_TRIAL: str(trial.number)}
+            # The session's kind stays on the session: the trial's run is a trial, its repeats study runs.
+            tags = {TAG_STUDY: study_name, TAG_STORAGE: shown_storage, TAG_TRIAL: str(trial.number)}
             shown = ", ".join(f"{k}={v}" for k, v in values.items())
             result = run_trial(
                 compose_repeat=lambda k, axes=values: compose(trial_overrides(base_overrides, {**axes, "repeat": k})),
