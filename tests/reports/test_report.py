@@ -270,3 +270,24 @@ def test_a_report_from_real_runs_writes_tables_and_figures_and_runs_nothing(comp
         make_report(tracking_uri=tracking_uri, experiment="scaling", out=str(out), filter_string="workers ==")
     with pytest.raises(ReportError, match="experiment 'nothing' does not exist"):
         make_report(tracking_uri=tracking_uri, experiment="nothing", out=str(out))
+
+
+def test_the_timeline_draws_stragglers_in_their_own_colour(tmp_path):
+    import matplotlib.image
+
+    from aqstudy.reports.figures import timeline
+
+    def call(index, seconds):
+        return {"phase": "map", "call_id": f"M000-{index:05d}", "host_submit_tstamp": 100.0,
+                "worker_start_tstamp": 100.1, "worker_end_tstamp": 100.1 + seconds, "cold_start": False}
+
+    straggler_rgb = (0xc4, 0x4e, 0x52)
+
+    def has_straggler_colour(path) -> bool:
+        pixels = (matplotlib.image.imread(path)[..., :3] * 255).round().astype(int)
+        return bool(((abs(pixels - straggler_rgb)).max(axis=-1) <= 2).any())
+
+    even = timeline([call(i, 1.0) for i in range(6)], submitted_at=100.0, path=tmp_path / "even.png")
+    slow = timeline([call(i, 1.0) for i in range(5)] + [call(5, 3.0)], submitted_at=100.0, path=tmp_path / "slow.png")
+    assert not has_straggler_colour(even)
+    assert has_straggler_colour(slow)

@@ -113,3 +113,8 @@ def test_the_sweep_is_told_once_which_jobs_workers_cannot_reach():
     assert "the data allows (objects / chunksize) in workers=16 (8)" in warning
     assert "runs at once in workers=8 (localhost: 4), workers=16 (localhost: 4)" in warning
     assert "\n" not in warning
+    repeats = [WorkersReach(f"repeat={k} workers=8", 8, 4, 4, "localhost") for k in (1, 2, 3)]
+    assert inert_workers_warning(repeats) == (
+        "warning: workers cannot matter in 3 of 3 jobs: beyond the map invocations the data allows (objects / "
+        "chunksize) in workers=8 (4); beyond what the backend runs at once in workers=8 (localhost: 4). The extra "
+        "workers run nothing, so these durations stay flat by design.")

@@ -395,7 +395,8 @@ WORK = ("analysis", "dataset", "data_size")
 
 def frontier_points(rows: Sequence[dict]) -> list[dict]:
     """One point per config: median duration and cost, its axes, runs and ``work`` (e.g. ``0.1 GB``), with
-    ``pareto`` set when no config of the same work beats it on both."""
+    ``pareto`` set when no config of the same work beats it on both, and for those on a front whether they are
+    distinguishable from their neighbours on it (:func:`distinguishability`)."""
     axes, groups = _config_groups(rows, always=("memory", "workers", "chunksize"))
     work_axes = [axis for axis in WORK if axis in axes]
     points = []
@@ -411,6 +412,10 @@ def frontier_points(rows: Sequence[dict]) -> list[dict]:
         for point, on_front in zip(same, pareto_mask([(p[m.DURATION_S].median, p[m.COST_USD].median)
                                                       for p in same]), strict=True):
             point["pareto"] = on_front
+        front = sorted((p for p in same if p["pareto"]), key=lambda p: p[m.DURATION_S].median)
+        labels = distinguishability([[p[m.DURATION_S].interval, p[m.COST_USD].interval] for p in front])
+        for point, label in zip(front, labels, strict=True):
+            point[DISTINGUISHABLE] = label
     return points
 
 
@@ -442,14 +447,8 @@ def pareto_table(rows: Sequence[dict]) -> Table:
     axes = list(points[0]["axes"]) if points else []
     axes = [a for a in axes if a in WORK] + [a for a in axes if a not in WORK]
     columns = [*map(_label, axes), m.DURATION_S, m.COST_USD, "n", DISTINGUISHABLE, "runs"]
-    marks: dict[int, str] = {}
-    for work in dict.fromkeys(p["work"] for p in points):
-        members = [i for i, p in enumerate(points) if p["work"] == work]
-        labels = distinguishability([[points[i][m.DURATION_S].interval, points[i][m.COST_USD].interval]
-                                     for i in members])
-        marks.update(zip(members, labels, strict=True))
     out = [{**{_label(a): p["axes"][a] for a in axes}, m.DURATION_S: p[m.DURATION_S], m.COST_USD: p[m.COST_USD],
-            "n": p[m.DURATION_S].n, DISTINGUISHABLE: marks[i], "runs": p["runs"]} for i, p in enumerate(points)]
+            "n": p[m.DURATION_S].n, DISTINGUISHABLE: p[DISTINGUISHABLE], "runs": p["runs"]} for p in points]
     notes = [CI_CAPTION, "Configs that no config of the same work (analysis, dataset, data size) beats on both "
              "median duration and median modelled cost.", DISTINGUISHABLE_NOTE]
     return Table("pareto", "Pareto set: cost against duration", columns, out, notes)

@@ -255,13 +255,17 @@ def inert_workers_warning(jobs: list[WorkersReach]) -> str | None:
     beyond_backend = [j for j in jobs if j.workers > j.effective]
     if not beyond_data and not beyond_backend:
         return None
+
+    def config(job: WorkersReach) -> str:  # repeats of one config are named once
+        return " ".join(part for part in job.label.split() if not part.startswith("repeat=")) or job.label
+
     parts = []
     if beyond_data:
-        parts.append("beyond the map invocations the data allows (objects / chunksize) in "
-                     + ", ".join(f"{j.label} ({j.map_invocations})" for j in beyond_data))
+        named = dict.fromkeys(f"{config(j)} ({j.map_invocations})" for j in beyond_data)
+        parts.append("beyond the map invocations the data allows (objects / chunksize) in " + ", ".join(named))
     if beyond_backend:
-        parts.append("beyond what the backend runs at once in "
-                     + ", ".join(f"{j.label} ({j.backend}: {j.effective})" for j in beyond_backend))
+        named = dict.fromkeys(f"{config(j)} ({j.backend}: {j.effective})" for j in beyond_backend)
+        parts.append("beyond what the backend runs at once in " + ", ".join(named))
     count = len({j.label for j in (*beyond_data, *beyond_backend)})
     return (f"warning: workers cannot matter in {count} of {len(jobs)} jobs: {'; '.join(parts)}. The extra workers "
             "run nothing, so these durations stay flat by design.")
