@@ -110,3 +110,12 @@ def test_random_and_mutated_lines_never_raise_and_always_add_up(lines, compress)
         assert partial.records == non_blank
         assert valid + partial.invalid_records == partial.records
     assert fast.invalid_records == exact.invalid_records
+
+
+def test_a_lone_surrogate_escape_makes_that_line_invalid_as_duckdb_reads_it():
+    """Python's json takes "\\ud800"; DuckDB rejects the line (no low surrogate), and its text is not UTF-8."""
+    lone = GOOD_LINE.replace(b'"city": "Kabul"', b'"city": "Ka\\ud800bul"')
+    swapped = GOOD_LINE.replace(b'"city": "Kabul"', b'"city": "\\udc00"')
+    pair = GOOD_LINE.replace(b'"city": "Kabul"', b'"city": "\\ud83d\\ude00"')  # a valid pair: one emoji
+    assert lone != GOOD_LINE and swapped != GOOD_LINE and pair != GOOD_LINE
+    _assert_consistent(b"\n".join([GOOD_LINE, lone, swapped, pair]) + b"\n", records=4, invalid=2)

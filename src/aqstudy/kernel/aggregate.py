@@ -392,9 +392,27 @@ def _python_json(line: bytes):
     constant.seen = 0
     try:
         text = re.sub(_LENIENT, rewrite, line.decode("utf-8"))  # re caches the compiled pattern
-        return json.loads(text, parse_int=_int_token, parse_float=_float_token, parse_constant=constant)
+        parsed = json.loads(text, parse_int=_int_token, parse_float=_float_token, parse_constant=constant)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return _UNPARSEABLE
+    # Python's json takes a lone surrogate escape ("\ud800"); DuckDB rejects the line ("no low surrogate in
+    # string"), and its text could not be written as UTF-8 anyway.
+    return _UNPARSEABLE if _has_lone_surrogate(parsed) else parsed
+
+
+def _has_lone_surrogate(value) -> bool:
+    """Whether a parsed JSON value holds a string (or key) that is not valid Unicode text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(key) or _has_lone_surrogate(inner) for key, inner in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(inner) for inner in value)
+    return False
 
 
 _UNPARSEABLE = object()
