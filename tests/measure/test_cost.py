@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from aqstudy.measure import cost as c
@@ -12,6 +14,18 @@ def test_each_invocation_is_billed_up_to_the_next_millisecond():
     assert c.billed_seconds(1.0001) == pytest.approx(1.001)
     assert c.billed_seconds(0.0000001) == pytest.approx(0.001)
     assert c.billed_seconds(2.2509) == pytest.approx(2.251)
+
+
+def test_a_duration_of_exactly_n_ms_with_float_noise_bills_n_ms():
+    # Durations reach the model as sums and differences of floats: n ms often arrives a few ulps above n ms
+    # (0.1 + 0.2 = 0.30000000000000004), which must not bill the next millisecond.
+    for n in range(1, 2001):
+        for duration_s in (n / 1000, n * 0.001, (0.25 + n / 1000) - 0.25, math.fsum([0.001] * n) + 1e-15):
+            assert c.billed_seconds(duration_s) == pytest.approx(n / 1000, abs=1e-12), (n, duration_s)
+    assert c.billed_seconds(0.1 + 0.2) == pytest.approx(0.3, abs=1e-12)
+    # A real excess, however small, is still a started millisecond.
+    assert c.billed_seconds(0.3 + 1e-6) == pytest.approx(0.301, abs=1e-12)
+    assert c.billed_seconds(0.3 + 1e-8) == pytest.approx(0.301, abs=1e-12)
 
 
 def test_compute_and_requests_of_three_invocations_by_hand():

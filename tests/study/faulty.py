@@ -41,3 +41,27 @@ def reduce_dropping_ballast(results: list[dict]) -> dict:
 
     assert all(len(result.pop("ballast")) == BALLAST_BYTES for result in results)
     return reduce_partials(results)
+
+
+#: Shaped as AWS keys are (an access key id, a 40-character secret key), and fake.
+FAKE_KEY_ID = "AKIA" + "FAKEKEYFORTESTS7"
+FAKE_SECRET = "Fake/SecretKeyInAnException+abcdefABCDEF"
+
+
+def fail_with_a_secret(bucket: str, key: str, size: int, storage, sha256: str | None = None) -> dict:
+    """The real map, except that on one object it raises an error whose message holds a key pair."""
+    if key.endswith(FAILING_SUFFIX):
+        raise RuntimeError(f"cannot sign the request with {FAKE_KEY_ID}:{FAKE_SECRET}")
+    return map_object(bucket, key, size, storage, sha256)
+
+
+def interrupt_the_host(bucket: str, key: str, size: int, storage, sha256: str | None = None) -> dict:
+    """The real map, except that on one object it sends SIGINT to the host process (``AQSTUDY_TEST_HOST_PID``)
+    and then takes its time, as Ctrl-C pressed while the calls run."""
+    import signal
+    import time
+
+    if key.endswith(FAILING_SUFFIX):
+        os.kill(int(os.environ["AQSTUDY_TEST_HOST_PID"]), signal.SIGINT)
+        time.sleep(2)
+    return map_object(bucket, key, size, storage, sha256)

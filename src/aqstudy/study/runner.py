@@ -351,6 +351,8 @@ def _record_calls(cfg: Any, outcome, result: RunResult, artifacts: dict, *, inpu
                                     duration_s=result.metrics[m.DURATION_S])
     result.metrics |= costs
     result.tags |= cost_tags
+    # A function's exception text is data the run keeps, and it may quote a credential (a signed URL, a key).
+    calls = [row | {"error": redact_text(row["error"])} if row["error"] else row for row in calls]
     artifacts["calls.csv"] = _csv(calls, m.CALL_COLUMNS)
     with tempfile.TemporaryDirectory() as folder:
         path = timeline(calls, submitted_at=outcome.submitted_at, path=Path(folder) / "timeline.png",
