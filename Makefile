@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 ARGS ?=
 
-.PHONY: help setup run test test-all lint bench ui tune report clean lock
+.PHONY: help setup run test test-all lint bench mutate ui tune report clean lock
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ bench: setup  ## kernel, cold-start, end-to-end and whole-process benchmarks (pr
 	$(PY) benchmarks/cold_start.py
 	$(PY) benchmarks/end_to_end.py
 	$(PY) benchmarks/whole_process.py
+
+mutate: setup  ## mutation score of the pure core (mutmut over the fast tests; ARGS=--reuse keeps mutants/)
+	$(PY) tools/mutate.py $(ARGS)
 
 tune: setup  ## Optuna cost/latency frontier (ARGS="tuning.n_trials=8")
 	$(PY) src/tune.py $(ARGS)

@@ -17,9 +17,14 @@ NOT_PART_OF_A_RUN = ("mlflow", "lithops", "progress", "verbose", "resume", "plan
 
 @cache
 def code_version() -> str:
-    """sha256 (first 16 hex digits) of the package's source: any change to the code makes a new version."""
+    """This checkout's :func:`source_version` (the whole aqstudy package, not just sweeps/), read once."""
+    return source_version(Path(__file__).resolve().parents[1])
+
+
+def source_version(package: Path) -> str:
+    """sha256 (first 16 hex digits) of the ``.py`` files below ``package``, each by its path relative to it and
+    its bytes: any change to the code (an edit, a new, moved or renamed module) makes a new version."""
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]  # the whole aqstudy package, not just sweeps/
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
