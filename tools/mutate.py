@@ -89,7 +89,8 @@ def _verdicts(patterns: list[str]) -> dict[str, int | None]:
 def _diff(name: str) -> str:
     """The changed lines of one mutant, as ``mutmut show`` prints them."""
     shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=ROOT, capture_output=True, text=True)
-    return "\n".join(line for line in shown.stdout.splitlines() if line[:2] in ("- ", "+ "))
+    return "\n".join(line for line in shown.stdout.splitlines()
+                     if line[:1] in "-+" and not line.startswith(("---", "+++")))
 
 
 def main() -> int:
