@@ -3,7 +3,11 @@
 import os
 import sys
 
-from aqstudy.study import collector
+from aqstudy.study import signals
+
+signals.install()  # first thing: Ctrl-C from here on ends the command cleanly (aqstudy.study.signals)
+
+from aqstudy.study import collector  # noqa: E402
 
 collector.pause()  # until the first run has loaded MLflow, Lithops & co. (aqstudy.study.collector)
 
@@ -21,8 +25,7 @@ sys.argv[1:] = normalise_overrides(sys.argv[1:])
 
 STATUSES: list[str] = []
 FAILED: list[str] = []
-#: Exit codes of a run stopped by a signal, as a shell reports them (128 + signal number).
-SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
+SWEEP: list[bool] = []
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -38,7 +41,8 @@ def main(cfg: DictConfig) -> float | None:
     if config is None:
         FAILED.append("config")
         return None
-    result = main_entry(config, in_sweep=HydraConfig.get().mode == RunMode.MULTIRUN)
+    SWEEP.append(HydraConfig.get().mode == RunMode.MULTIRUN)
+    result = main_entry(config, in_sweep=SWEEP[-1])
     STATUSES.append(result.status)
     if result.status == "PLANNED":  # plan=true: printed what the run would do, started nothing
         return None
@@ -49,20 +53,11 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    import signal
-
-    from aqstudy.study.signals import interrupt_on_signal, raise_if_interrupted
-
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, interrupt_on_signal)
     try:
         main()
-        raise_if_interrupted()
+        signals.raise_if_interrupted()
     except KeyboardInterrupt as interrupt:
-        name = getattr(interrupt, "signal_name", "SIGINT")
-        print(f"interrupted by {name}: the run is marked KILLED in MLflow with the calls measured so far",
-              file=sys.stderr)
-        sys.exit(SIGNAL_EXIT.get(name, 130))
+        signals.exit_interrupted(interrupt, sweep=any(SWEEP) or bool({"-m", "--multirun"} & set(sys.argv[1:])))
     if len(STATUSES) > 1:
         counts = ", ".join(f"{STATUSES.count(s)} {s.lower()}" for s in dict.fromkeys(STATUSES))
         print(f"sweep: {len(STATUSES)} jobs: {counts}")

@@ -3,7 +3,11 @@
 import os
 import sys
 
-from aqstudy.study import collector
+from aqstudy.study import signals
+
+signals.install()  # first thing: Ctrl-C from here on ends the session cleanly (aqstudy.study.signals)
+
+from aqstudy.study import collector  # noqa: E402
 
 collector.pause()  # until the first trial has loaded MLflow, Lithops & co. (aqstudy.study.collector)
 
@@ -39,5 +43,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+        signals.raise_if_interrupted()
+    except KeyboardInterrupt as interrupt:  # the open trial is FAIL in Optuna, the session's run KILLED
+        signals.exit_interrupted(interrupt, sweep=False)
     sys.exit(EXIT[0] if EXIT else 1)

@@ -1,16 +1,12 @@
-"""Faults: failing functions, retries, interrupts, resumable sweeps, concurrent runs, secrets."""
+"""Faults: failing functions, retries, concurrent runs, secrets (interrupts: test_interrupts.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -76,88 +72,6 @@ def _command(tmp_path, *args):
             f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}", f"lithops.home={tmp_path / 'lithops'}",
             f"hydra.run.dir={tmp_path / 'out'}", f"hydra.sweep.dir={tmp_path / 'multirun'}",
             "mlflow.experiment=faults"]
-
-
-def _statuses(tmp_path) -> list[tuple[str, str]]:
-    database = tmp_path / "mlflow.db"
-    if not database.exists():
-        return []
-    try:
-        with sqlite3.connect(database, timeout=5) as connection:
-            return connection.execute("SELECT name, status FROM runs").fetchall()
-    except sqlite3.OperationalError:
-        return []
-
-
-def _wait_for(predicate, timeout_s=120):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def test_an_interrupted_multirun_resumes_with_one_finished_run_per_config(tmp_path, mlflow_client_for):
-    sweep = ["-m", "workers=1,2,3", "resume=true", *TINY]
-    process = subprocess.Popen(_command(tmp_path, *sweep), cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        assert _wait_for(lambda: any(status == "FINISHED" for _, status in _statuses(tmp_path)))
-        os.killpg(process.pid, signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 130, stderr[-2000:]
-    finished_before = [name for name, status in _statuses(tmp_path) if status == "FINISHED"]
-    assert 1 <= len(finished_before) < 3
-
-    resumed = subprocess.run(_command(tmp_path, *sweep), cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert resumed.stdout.count("skipped: already FINISHED") == len(finished_before)
-    client = mlflow_client_for(tmp_path / "mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("faults").experiment_id])
-    finished = [r for r in runs if r.info.status == "FINISHED" and "workers" in r.data.params]
-    assert sorted(r.data.params["workers"] for r in finished) == ["1", "2", "3"]
-    assert len({r.data.tags["config_fingerprint"] for r in finished}) == 3
-
-
-def test_sigterm_marks_the_run_killed_with_the_calls_so_far(tmp_path, mlflow_client_for):
-    # 200 calls one after the other: seconds of work, so the signal lands while calls are running.
-    many_calls = ["workers=1", "chunksize=1", "data_size=0.05", "dataset.object_mb=0.25", "dataset.station_count=150",
-                  "progress=false"]
-    staged = subprocess.run(_command(tmp_path, *many_calls), cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
-    assert staged.returncode == 0, staged.stderr[-2000:]
-    runner_log = next((tmp_path / "lithops" / "tmp").glob("lithops-*/localhost-runner.log"))
-    jobs_before = runner_log.read_text().count("Starting execution")
-    process = subprocess.Popen(_command(tmp_path, *many_calls, "repeat=1"), cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    client = mlflow_client_for(tmp_path / "mlflow.db")
-    experiment = client.get_experiment_by_name("faults").experiment_id
-
-    def job_started():
-        # Lithops' localhost runner logs each job it starts.
-        return runner_log.read_text().count("Starting execution") > jobs_before
-
-    try:
-        assert _wait_for(job_started)
-        time.sleep(1.0)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 143, stderr[-2000:]
-    killed = client.search_runs([experiment], filter_string="attributes.status = 'KILLED'")
-    assert len(killed) == 1
-    assert killed[0].data.tags["error"] == "interrupted by SIGTERM"
-    calls = _calls(client, killed[0].info.run_id)
-    assert any(c["status"] == "ok" for c in calls), [(c["status"], c["worker_end_tstamp"], c["error"]) for c in calls]
-    # Lithops' localhost runner keeps a job file until the job is done or cleaned: none may be left pending.
-    pending = [p for p in (tmp_path / "lithops" / "tmp").glob("lithops-*/jobs/*") if p.suffix != ".done"]
-    assert not pending
 
 
 def test_two_runs_at_once_share_the_store_and_the_bucket(tmp_path, mlflow_client_for):

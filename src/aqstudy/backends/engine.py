@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aqstudy.kernel import aggregate as kernel
 from aqstudy.kernel import functions
 from aqstudy.measure.metrics import call_row
+from aqstudy.study.signals import hold, pause_point, raise_if_interrupted
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -132,6 +133,7 @@ def run_map_reduce(
             job["maps"], job["reduce"] = futures[:-1], futures[-1]
             _wait(executor, futures, last=job["reduce"], poll_s=reduce_poll_s)
             _fetch_reduce(executor, job)
+        hold()  # the job has ended: a signal from here on is acted on once the run is recorded
     except KeyboardInterrupt as interrupt:
         outcome = _outcome(job, submitted_at)
         outcome.error = "interrupted"
@@ -152,8 +154,11 @@ def wait_often(executor, futures, *, last, poll_s: float) -> None:
     from lithops.wait import ALWAYS
 
     while True:
-        _, pending = executor.wait(futures, throw_except=False, return_when=ALWAYS, clean_jobs=False,
-                                   show_progressbar=False)
+        done, pending = executor.wait(futures, throw_except=False, return_when=ALWAYS, clean_jobs=False,
+                                      show_progressbar=False)
+        if done:
+            pause_point("job")  # a test's moment: a call is measured, the job is not over
+        raise_if_interrupted()  # a signal whose exception was dropped (aqstudy.study.signals)
         if not pending:
             return
         if last is not None and not (last.success or last.done) and last.status(

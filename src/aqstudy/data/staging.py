@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aqstudy.data.source import Source
+from aqstudy.study.signals import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ def stage(source: Source, store: ObjectStore, *, progress: bool = True) -> Stage
                             "sha256": hashlib.sha256(data).hexdigest()})
             # An object kept from a staging that died before its manifest is not sent again.
             kept += not store.put(key, data, progress=bar.update)
+            pause_point("staging")  # a test's moment: one object staged, the manifest not yet written
     checksum = dataset_sha256(entries)
     manifest = {
         "version": MANIFEST_VERSION,

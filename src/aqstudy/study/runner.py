@@ -26,7 +26,7 @@ from aqstudy.storages import storage_named
 from aqstudy.storages.s3_client import AwsSetupError
 from aqstudy.study.paths import lithops_home, point_lithops_at
 from aqstudy.study.redaction import install_log_redaction, redact_text
-from aqstudy.study.signals import Interrupted, raise_if_interrupted, signals_as_interrupt
+from aqstudy.study.signals import KEPT_RUNS, Interrupted, handling, interruptible, pause_point, raise_if_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ class RunResult:
     run_id: str | None = None
     error: str | None = None
     summary: str = ""
+    #: What the run is doing (``setting up``, ``staging``, ``the job``, ``recording``): an interrupt says it.
+    phase: str = "setting up"
     #: Known once staged; an interrupt needs them to derive metrics from the calls it cut short.
     input_bytes: int = 0
     effective_workers: int = 1
@@ -105,7 +107,7 @@ def run_study(cfg: Any, *, map_function=None, reduce_function=None, parent_run_i
     :param parent_run_id: makes the tracked run a nested child (a sweep's job, an Optuna trial).
     :param tags: extra tags set when the run is created (e.g. the Optuna study and trial number).
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start
-        and for an interrupt (after the run is marked KILLED).
+        and for an interrupt (:class:`~aqstudy.study.signals.Interrupted`, after the run is marked KILLED).
     """
     from aqstudy.study import collector
 
@@ -113,7 +115,7 @@ def run_study(cfg: Any, *, map_function=None, reduce_function=None, parent_run_i
     if sweep_parent:
         tags = {**(tags or {}), "aqstudy.job": str(_job_number())}
     try:
-        with signals_as_interrupt():
+        with handling():
             return _run_study(cfg, map_function=map_function, reduce_function=reduce_function,
                               parent_run_id=parent_run_id or sweep_parent, tags=tags)
     finally:
@@ -137,48 +139,58 @@ def _run_study(cfg: Any, *, map_function, reduce_function, parent_run_id, tags) 
     from aqstudy.study.tracking import TrackedRun, redacted_yaml, resolve_tracking_uri
     from aqstudy.sweeps.fingerprint import code_version, config_fingerprint
 
-    try:
-        validate(cfg)
-    except (ConfigError, DatasetError) as error:
-        raise StudyError(str(error)) from None
-    started_at = time.time()
-    install_log_redaction()
-    point_lithops_at(lithops_home(cfg.lithops.home))
-    tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
-    source, source_error = None, None
-    try:
-        source = source_from_config(cfg.dataset, data_size_gb=cfg.data_size, progress=cfg.progress)
-    except DatasetError as error:
-        source_error = error
-    fingerprint = config_fingerprint(cfg, dataset_fingerprint=source.fingerprint if source else "unavailable")
-    if cfg.resume and source is not None:
-        from aqstudy.study.tracking import client_for, experiment_id
-
-        client = client_for(tracking_uri)
-        done = find_finished_run(client, experiment_id(client, cfg.mlflow.experiment, tracking_uri), fingerprint)
-        if done:
-            log.info("resume: skipping %s, FINISHED as MLflow run %s", run_name(cfg), done)
-            return RunResult(status="SKIPPED", run_id=done, summary=f"skipped: already FINISHED as run {done}")
-    backend = backend_named(cfg.backend.name)
-    # Started before MLflow is opened: in a fresh process MLflow's import (~2 s) hides the runtime's (~0.35 s).
     runtime = ExitStack()
-    if source_error is None:
-        runtime.enter_context(backend.runtime(cfg))
+    try:
+        with interruptible():  # no run exists yet: an interrupt leaves nothing behind
+            try:
+                validate(cfg)
+            except (ConfigError, DatasetError) as error:
+                raise StudyError(str(error)) from None
+            started_at = time.time()
+            install_log_redaction()
+            point_lithops_at(lithops_home(cfg.lithops.home))
+            tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
+            source, source_error = None, None
+            try:
+                source = source_from_config(cfg.dataset, data_size_gb=cfg.data_size, progress=cfg.progress)
+            except DatasetError as error:
+                source_error = error
+            fingerprint = config_fingerprint(cfg, dataset_fingerprint=source.fingerprint if source else "unavailable")
+            if cfg.resume and source is not None:
+                from aqstudy.study.tracking import client_for, experiment_id
+
+                client = client_for(tracking_uri)
+                done = find_finished_run(client, experiment_id(client, cfg.mlflow.experiment, tracking_uri),
+                                         fingerprint)
+                if done:
+                    log.info("resume: skipping %s, FINISHED as MLflow run %s", run_name(cfg), done)
+                    return RunResult(status="SKIPPED", run_id=done, summary=f"skipped: already FINISHED as run {done}")
+            backend = backend_named(cfg.backend.name)
+            # Started before MLflow is opened: in a fresh process MLflow's import (~2 s) hides the runtime's (~0.35 s).
+            if source_error is None:
+                runtime.enter_context(backend.runtime(cfg))
+            import mlflow.tracking  # noqa: F401  (its import, ~2 s in a fresh process, may be interrupted)
+            params = params_of(cfg)
+    except BaseException:
+        runtime.close()
+        raise
+    # The run is created and the result made without interruption (a signal meanwhile is only recorded): an
+    # interrupt cutting them short would leave a RUNNING run. A recorded signal raises at the work's start.
     try:
         run = TrackedRun(tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment, run_name=run_name(cfg),
                          parent_run_id=parent_run_id, start_time=started_at,
                          tags={"config_fingerprint": fingerprint, "code_version": code_version(), **(tags or {})})
-    except BaseException as error:
+    except Exception as error:
         runtime.close()
-        if not isinstance(error, Exception):
-            raise
         raise StudyError(f"the MLflow store {tracking_uri} cannot be used ({type(error).__name__}: {error}); "
                          "pass mlflow.tracking_uri=sqlite:///path/to/mlflow.db or a tracking server") from error
-    result = RunResult(status="RUNNING", run_id=run.run_id, params=params_of(cfg))
+    result = RunResult(status="RUNNING", run_id=run.run_id, params=params)
     artifacts: dict[str, Any] = {"config.yaml": redacted_yaml(as_dict(cfg))}
     ended_at = None
     try:
-        with _endpoint_environment(cfg), runtime:
+        # Interruptible while it sets up, stages and runs the job; once the job has ended (signals.hold, in the
+        # engine) the run is recorded whole, and a signal is acted on after.
+        with _endpoint_environment(cfg), runtime, interruptible():
             if source_error is not None:
                 raise source_error
             _run(cfg, result, artifacts, source, map_function=map_function, reduce_function=reduce_function)
@@ -193,18 +205,23 @@ def _run_study(cfg: Any, *, map_function, reduce_function, parent_run_id, tags) 
                           workers=result.effective_workers, chunksize=result.chunksize, objects=result.objects)
         signal_name = getattr(interrupt, "signal_name", "SIGINT")
         result.status, result.error = "KILLED", f"interrupted by {signal_name}"
-        raise Interrupted(signal_name) from interrupt
+        raise Interrupted(signal_name, run_id=run.run_id, phase=result.phase,
+                          calls=int(result.metrics.get(m.CALLS, 0))) from interrupt
     except Exception as error:  # any other fault still ends as a FAILED run with what was measured
         log.exception("run failed")
         result.status, result.error = "FAILED", f"{type(error).__name__}: {error}"
     finally:
+        # Outside the work, a signal is only recorded: the record is written whole, then the signal acted on.
         ended_at = time.time()
         if result.error:
             result.error = redact_text(result.error)
             result.tags["error"] = result.error
+        pause_point("recording")
         run.log(params=result.params, metrics=result.metrics, tags=result.tags)
         run.log_artifacts(artifacts)
         run.end(result.status, end_time=ended_at)
+        if result.status == "FINISHED":
+            KEPT_RUNS.append(run.run_id)
     return result
 
 
@@ -252,6 +269,7 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
     if source.skipped:
         artifacts["skipped_files.txt"] = "\n".join(source.skipped) + "\n"
     store = storage_named(cfg.storage.name).open_object_store(cfg, lithops_config)
+    result.phase = "staging"
     staged = stage(source, store, progress=cfg.progress)
     chunksize = resolve_chunksize(cfg.chunksize, objects=len(staged.objects), workers=cfg.workers)
     result.params |= {"objects": len(staged.objects), "input_bytes": staged.input_bytes,
@@ -268,6 +286,7 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
     result.metrics["staging_s"] = staged.staging_s
     result.input_bytes, result.effective_workers, result.objects = staged.input_bytes, plan.effective, staged.objects
 
+    result.phase = "the job"
     warm, billing_source = None, None
     if cfg.warm_up:
         from aqstudy.backends.warm_up import warm_up
@@ -292,6 +311,7 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
             billing_source = backend.billing_source(executor, cfg)
         finally:
             _clean(executor)
+    result.phase = "recording"
     _record_calls(cfg, outcome, result, artifacts, input_bytes=staged.input_bytes, workers=plan.effective,
                   chunksize=chunksize, objects=staged.objects, warm=warm)
     if billing_source is not None:  # what the platform billed, against the model (never fails the run)

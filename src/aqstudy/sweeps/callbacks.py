@@ -84,6 +84,11 @@ class MlflowSweepCallback(Callback):
     def on_job_start(self, config, **kwargs) -> None:
         _CURRENT["jobs"] = _CURRENT.get("jobs", 0) + 1
 
+    def on_job_end(self, config, **kwargs) -> None:
+        from aqstudy.study.signals import pause_point
+
+        pause_point("between_jobs")  # a test's moment: a job has ended, Hydra sets up the next
+
     def on_multirun_end(self, config, **kwargs) -> None:
         run = _CURRENT.get("run")
         if run is None:

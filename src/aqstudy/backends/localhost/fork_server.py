@@ -252,6 +252,7 @@ def _run_child(request: dict, fds: list[int]) -> None:
                 os.close(fd)
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # blocked by the server around the fork
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -316,7 +317,12 @@ def serve(listener: socket.socket, preload: list[str], preload_idle: list[str] =
                         connection.sendall(b"fallback")
                         connection.close()
                         continue
+                    # SIGTERM waits out the fork: raised in the fork's own hooks (logging's lock release),
+                    # its SystemExit would be printed with a traceback and dropped instead of stopping us.
+                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
                     pid = os.fork()
+                    if pid:
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
                     if pid == 0:
                         selector.close()
                         listener.close()
