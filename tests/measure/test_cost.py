@@ -135,3 +135,110 @@ def test_a_region_without_prices_is_refused_with_the_known_ones():
         c.transfer_price_per_gb(source_region="ap-south-1", destination_region="us-east-1")
     with pytest.raises(ValueError, match="choose x86_64 or arm64"):
         c.gb_second_price(region="us-east-1", architecture="sparc")
+
+
+KNOWN_REGIONS = "eu-central-1, eu-west-1, us-east-1, us-east-2, us-west-2"
+
+
+def test_every_refusal_names_the_thing_and_the_known_values():
+    refusals = {
+        lambda: c.cost_metric("lunch"): "cost term 'lunch' is not known; choose one of compute, requests, init, "
+                                        "ephemeral, s3_get, s3_put, s3_list, transfer",
+        lambda: c.gb_second_price(region="mars-1"): f"region 'mars-1' has no Lambda price in the table; known: "
+                                                    f"{KNOWN_REGIONS}",
+        lambda: c.s3_request_price(region="mars-1", kind="put"): f"region 'mars-1' has no S3 price in the table; "
+                                                                 f"known: {KNOWN_REGIONS}",
+        lambda: c.transfer_price_per_gb(source_region="us-east-1", destination_region="mars-1"):
+            f"region 'mars-1' has no transfer price in the table; known: {KNOWN_REGIONS}",
+        lambda: c.storage_usd_per_month(1, region="mars-1"): f"region 'mars-1' has no S3 storage price in the "
+                                                             f"table; known: {KNOWN_REGIONS}",
+    }
+    for refused, message in refusals.items():
+        with pytest.raises(ValueError) as error:
+            refused()
+        assert str(error.value) == message
+
+
+def test_reading_from_the_same_region_moves_no_billed_byte():
+    assert c.transfer_price_per_gb(source_region="eu-west-1", destination_region="eu-west-1") == 0.0
+    assert c.transfer_price_per_gb(source_region="us-east-2", destination_region="us-east-1") == 0.01
+
+
+def test_a_run_starts_the_month_unless_told_otherwise():
+    # 6 B GB-s (the first tier exactly): 600,000,000 s at 10 GB. A default of anything but 0 GB-s before
+    # would push a GB-s into the second tier.
+    usage = c.RunUsage(invocation_durations_s=(6e8,), memory_mb=10240, region="us-east-1", bucket_region="us-east-1",
+                       init_durations_s=(1.0,))
+    assert c.run_cost(usage) == c.run_cost(usage, month_gb_s_before=0.0)
+    assert c.tiered_gb_second_usd(6e9, region="us-east-1") == c.tiered_gb_second_usd(6e9, region="us-east-1",
+                                                                                        month_gb_s_before=0.0)
+    assert c.run_cost(usage).compute_usd == pytest.approx(6e9 * 0.0000166667)
+
+
+def test_compute_over_all_three_tiers_and_init_billed_after_it_in_the_month():
+    # 20 B GB-s: 6 B at the first price, 9 B at the second, 5 B at the third.
+    assert c.tiered_gb_second_usd(20e9, region="us-east-1") == pytest.approx(
+        6e9 * 0.0000166667 + 9e9 * 0.000015 + 5e9 * 0.0000133334)
+    # Earlier use moves the run along the tiers; so does the run's own compute for its INIT.
+    later = c.RunUsage(invocation_durations_s=(1e8,), memory_mb=10240, region="us-east-1", bucket_region="us-east-1",
+                       init_durations_s=(1e8,))
+    bill = c.run_cost(later, month_gb_s_before=5.5e9)
+    assert bill.compute_usd == pytest.approx(0.5e9 * 0.0000166667 + 0.5e9 * 0.000015)
+    assert bill.init_usd == pytest.approx(1e9 * 0.000015)
+    arm = c.run_cost(c.RunUsage(invocation_durations_s=(), memory_mb=1024, region="us-east-1",
+                                bucket_region="us-east-1", architecture="arm64", init_durations_s=(2.0,)))
+    assert arm.init_usd == pytest.approx(2 * 0.0000133334)
+
+
+def test_a_region_priced_apart_scales_every_tier(monkeypatch):
+    prices = {arch: {**regions, "xx-1": 2 * regions["us-east-1"]} for arch, regions in c.LAMBDA_GB_SECOND_USD.items()}
+    monkeypatch.setattr(c, "LAMBDA_GB_SECOND_USD", prices)
+    assert c.tiered_gb_second_usd(10e9, region="xx-1") == pytest.approx(
+        2 * c.tiered_gb_second_usd(10e9, region="us-east-1"))
+
+
+def test_the_datasets_requests_are_priced_by_kind_in_the_buckets_region():
+    usage = c.RunUsage(invocation_durations_s=(), memory_mb=1024, region="us-east-1", bucket_region="eu-central-1",
+                       data_requests=c.S3Requests(get=1000, put=1000, list=1000))
+    bill = c.run_cost(usage)
+    assert bill.s3_get_usd == pytest.approx(0.00043)
+    assert bill.s3_put_usd == pytest.approx(0.0054)
+    assert bill.s3_list_usd == pytest.approx(0.0054)
+
+
+def test_polls_and_status_reads_of_a_short_job_and_of_none():
+    # 0.25 s polled every 0.05 s: 5 LISTs; the reduce's status read every 0.01 s: 25 GETs.
+    short = c.lithops_requests(jobs=2, invocations=2, map_calls=1, reduce_calls=1, duration_s=0.25,
+                               monitoring_interval_s=0.05, reduce_poll_s=0.01)
+    assert short.list == 5
+    assert short.get == 25 + 2 * 2 + 3 + 2
+    none = c.lithops_requests(jobs=2, invocations=2, map_calls=1, reduce_calls=1, duration_s=-1.0,
+                              monitoring_interval_s=0.05, reduce_poll_s=0.01)
+    assert none.list == 0 and none.get == 2 * 2 + 3 + 2
+
+
+def test_staging_requests_a_head_and_a_put_per_object_or_a_multipart_upload():
+    mib = 2**20
+    assert c.staging_requests([], multipart_bytes=8 * mib) == c.S3Requests(get=1, put=1)  # the manifest
+    # Below the threshold: one PUT; at it or above: initiate, one PUT per part, complete.
+    requests = c.staging_requests([8 * mib - 1, 8 * mib, 20 * mib], multipart_bytes=8 * mib)
+    assert requests == c.S3Requests(get=3 + 1, put=1 + (2 + 1) + (2 + 3) + 1)
+
+
+def test_storage_a_month_per_gb_of_2_30_bytes():
+    assert c.storage_usd_per_month(2**30, region="us-east-1") == pytest.approx(0.023)
+    assert c.storage_usd_per_month(3 * 2**30, region="eu-central-1") == pytest.approx(3 * 0.0245)
+
+
+def test_bills_add_up_term_by_term_and_name_their_gb():
+    one = c.run_cost(c.RunUsage(invocation_durations_s=(1.0,), memory_mb=1024, region="us-east-1",
+                                bucket_region="eu-west-1", data_bytes_read=2**30))
+    two = c.run_cost(c.RunUsage(invocation_durations_s=(2.0, 3.0), memory_mb=2048, region="us-east-1",
+                                bucket_region="us-east-1", data_requests=c.S3Requests(get=7)))
+    total = one + two
+    for name in ("compute_usd", "requests_usd", "s3_get_usd", "transfer_usd", "billed_gb_s", "transfer_gb"):
+        assert getattr(total, name) == pytest.approx(getattr(one, name) + getattr(two, name)), name
+    assert total.billed_gb_s == pytest.approx(1 + 10) and total.transfer_gb == pytest.approx(1)
+    assert sum((one, two), c.CostBreakdown()) == total
+    metrics = total.metrics()
+    assert (metrics["billed_gb_s"], metrics["transfer_gb"]) == (total.billed_gb_s, total.transfer_gb)

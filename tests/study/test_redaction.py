@@ -40,3 +40,18 @@ def test_log_redaction_is_installed_once_and_leaves_a_malformed_record_to_loggin
     assert logging.getLogRecordFactory() is factory  # not wrapped twice
     record = factory("x", logging.INFO, __file__, 1, "%d calls", ("many",), None)
     assert (record.msg, record.args) == ("%d calls", ("many",))  # logging reports it when it is emitted
+
+
+def test_lists_are_redacted_item_by_item_and_an_unset_secret_stays_unset():
+    config = {"hosts": ["id " + KEY_ID, "plain", 3, None], "pair": ("a", SECRET), "token": "", "password": None,
+              "api_key": 0}
+    assert redaction.redact(config) == {"hosts": ["id ***", "plain", 3, None], "pair": ["a", "***"], "token": "",
+                                        "password": None, "api_key": "***"}
+    # A plain value with no key around it is redacted by its shape only.
+    assert redaction.redact(SECRET) == "***" and redaction.redact("token") == "token"
+
+
+def test_the_record_factory_takes_logrecords_keyword_arguments(log_redaction):
+    record = logging.getLogRecordFactory()(name="x", level=logging.INFO, pathname=__file__, lineno=1,
+                                           msg="key %s", args=(KEY_ID,), exc_info=None, func="f", sinfo=None)
+    assert (record.getMessage(), record.funcName) == ("key ***", "f")
