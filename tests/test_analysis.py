@@ -423,3 +423,12 @@ def test_the_digest_does_not_depend_on_summation_order(units, decimals, rng, par
     partitioned = sum(sum(shuffled[i::parts]) for i in range(parts)) / len(values)
     exact = math.fsum(values) / len(values)
     assert len({result_sha256(_one_row(v)) for v in (one_pass, partitioned, exact)}) == 1
+
+
+def test_a_runs_digest_version_comes_from_its_tags():
+    from aqstudy.analysis import DIGEST_TAG, DIGEST_VERSION_TAG, UNTAGGED_VERSION, digest_version
+
+    assert digest_version({DIGEST_TAG: "ab", DIGEST_VERSION_TAG: "7"}) == "7"
+    assert digest_version({DIGEST_TAG: "ab"}) == UNTAGGED_VERSION == "1"  # logged before versions were tagged
+    assert digest_version({DIGEST_VERSION_TAG: "7"}) is None  # no digest, nothing to compare
+    assert digest_version({DIGEST_TAG: "", DIGEST_VERSION_TAG: "7"}) is None

@@ -7,8 +7,8 @@ the functions in :data:`CORE`, forks and runs the tests that call it: the mutant
 it *survived* when none does. A mutant no fast test reaches counts as survived. What survives and why is in
 docs/mutation.md.
 
-    make mutate                  # a fresh run: mutants/ is made anew
-    make mutate ARGS=--reuse     # keep mutants/ and the verdicts of unchanged functions (quicker, for iterating)
+    make mutate                  # a fresh run: mutants/ is made anew (the figure to report)
+    make mutate ARGS=--reuse     # re-check only what the last run did not kill (for iterating on tests)
 
 Last line: ``killed=… survived=… score=…`` (score = killed / (killed + survived)).
 """
@@ -96,12 +96,17 @@ def _diff(name: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reuse", action="store_true", help="keep mutants/ and the verdicts of unchanged functions")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep mutants/ and its kills; re-check only the mutants the last run did not kill")
     args = parser.parse_args()
     _check_config()
-    if not args.reuse:
-        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     patterns = _patterns()
+    to_check = patterns
+    if args.reuse:
+        # Tests added since cannot revive a killed mutant; the source must not have changed meanwhile.
+        to_check = sorted(name for name, code in _verdicts(patterns).items() if code not in _KILLED) or patterns
+    else:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     started = time.monotonic()
     (ROOT / "mutants").mkdir(exist_ok=True)
     log_path = ROOT / "mutants" / "mutmut-run.log"
@@ -109,7 +114,7 @@ def main() -> int:
           flush=True)
     with log_path.open("w") as log:
         # mutmut's "mutants/" is relative to the working directory: run it from the checkout's root.
-        done = subprocess.run([sys.executable, "-m", "mutmut", "run", *patterns], cwd=ROOT, stdout=log,
+        done = subprocess.run([sys.executable, "-m", "mutmut", "run", *to_check], cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT)
     elapsed_s = time.monotonic() - started
     if done.returncode != 0:

@@ -77,3 +77,30 @@ def test_startup_of_phases_replayed_apart_and_unstarted_calls():
     assert split[2] is None
     with pytest.raises(ValueError):
         inv.split_startup(calls, slots=0)
+
+
+def test_calls_are_placed_by_their_number_in_their_own_job_whatever_the_row_order():
+    # Rows listed out of order, two map jobs (one with a dash in its id), a call without a number.
+    calls = [_call("map", 2, start=0.0, end=1.0), _call("map", 0, start=0.0, end=1.0),
+             _call("map", 1, start=0.0, end=1.0), _call("map", 0, start=0.0, end=1.0, job="x-M001"),
+             _call("map", 1, start=0.0, end=1.0, job="x-M001"), _call("map", 0, start=0.0, end=1.0, job="x-M002")]
+    groups = inv.invocation_groups(calls, chunksize=2)
+    assert sorted(sorted(row["call_id"] for row in group) for group in groups) == [
+        ["M000-00000", "M000-00001"], ["M000-00002"], ["x-M001-00000", "x-M001-00001"], ["x-M002-00000"]]
+    assert inv.call_index({"call_id": "x-M001-00007"}, 3) == 7
+    assert inv.call_index({"call_id": None}, 3) == 3
+
+
+def test_call_ids_without_a_number_are_chunked_in_listing_order():
+    calls = [{**_call("map", 0, start=0.0, end=1.0), "call_id": name} for name in ("a", "b", "c")]
+    assert [[row["call_id"] for row in group] for group in inv.invocation_groups(calls, chunksize=2)] == [
+        ["a", "b"], ["c"]]
+
+
+def test_every_reduce_call_is_an_invocation_of_its_own_and_an_unfinished_call_is_not_billed():
+    calls = [_call("reduce", 0, job="R001", start=0.0, end=1.0), _call("reduce", 1, job="R001", start=1.0, end=2.0),
+             _call("map", 0, start=0.0, end=None)]
+    assert len(inv.invocation_groups(calls, chunksize=2)) == 2
+    assert inv.invocation_durations_s(calls, chunksize=2) == pytest.approx([1.0, 1.0])
+    with pytest.raises(ValueError, match="chunksize=0 must be at least 1"):
+        inv.invocation_groups(calls, chunksize=0)

@@ -42,3 +42,14 @@ def test_straggler_metrics_are_on_every_run():
     # 8 workers but 4 invocations: idle time is counted over the 4 that had something to run.
     busy = 3 * 0.51 + 2.01
     assert derived[stragglers.IDLE_FRACTION] == pytest.approx(1 - busy / (4 * 2.01))
+
+
+def test_a_call_that_never_started_has_no_start_up_split_and_cpu_is_averaged():
+    started = _call(0, submit=100.0, start=100.5, end=101.0, cold=True)
+    never = metrics.call_row(phase="map", call_id="M000-00001", status="not_run", error=None, stats={})
+    split = metrics.with_startup_split([started, never], slots=0)  # no slot at all still replays on one
+    assert (split[1]["queued_s"], split[1]["start_latency_s"]) == (None, None)
+    assert split[0]["queued_s"] == pytest.approx(0.0) and split[0]["start_latency_s"] == pytest.approx(0.5)
+    row = metrics.call_row(phase="map", call_id="M000-00002", status="ok", error=None,
+                           stats={"worker_func_cpu_usage": [50.0, 100.0]})
+    assert row["cpu_usage_pct"] == pytest.approx(75.0)
