@@ -104,3 +104,21 @@ def test_every_reduce_call_is_an_invocation_of_its_own_and_an_unfinished_call_is
     assert inv.invocation_durations_s(calls, chunksize=2) == pytest.approx([1.0, 1.0])
     with pytest.raises(ValueError, match="chunksize=0 must be at least 1"):
         inv.invocation_groups(calls, chunksize=0)
+
+
+def test_startup_is_replayed_in_start_order_per_phase_and_without_a_submit_time_nothing_queued():
+    # One worker. Rows listed out of start order; the reduce, in an environment of its own, starts while the
+    # last map still runs; one map has no submit time; one started and never ended.
+    calls = [_call("map", 1, start=1.2, end=2.0, func_start=1.25),
+             _call("map", 0, start=0.1, end=1.0, func_start=0.15),
+             _call("reduce", 0, job="R001", start=1.55, end=1.8, submit=1.5, func_start=1.6),
+             {**_call("map", 2, start=2.5, end=3.0, func_start=2.6), "host_submit_tstamp": None},
+             _call("map", 3, start=3.1, end=None)]
+    split = inv.split_startup(calls, slots=1)
+    assert split[1] == pytest.approx((0.0, 0.15))
+    assert split[0] == pytest.approx((1.0, 0.25))  # queued until the first map's worker was free at 1.0
+    assert split[2] == pytest.approx((0.0, 0.1))  # the maps' worker does not hold up the reduce
+    assert split[3] == pytest.approx((0.0, 0.1))  # no submit time: the call counts from its start
+    assert split[4] is None
+    with pytest.raises(ValueError, match="slots=0 must be at least 1"):
+        inv.split_startup(calls, slots=0)
