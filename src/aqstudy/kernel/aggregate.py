@@ -354,7 +354,7 @@ def _int_token(text: str):
     try:
         return _RawNumber.of(float(number), text)
     except OverflowError:
-        return _RawNumber.of(math.copysign(math.inf, number), text)
+        return _RawNumber.of(math.inf if number > 0 else -math.inf, text)  # copysign would convert number too
 
 
 def _float_token(text: str):
