@@ -138,9 +138,9 @@ def test_a_run_too_short_to_time_has_no_rates_and_a_call_without_an_end_is_not_b
     instant = metrics.derive_metrics(calls=calls, submitted_at=99.9, finished_at=99.9, effective_workers=1,
                                      input_bytes=1)
     assert metrics.THROUGHPUT_MB_S not in instant and metrics.UTILIZATION not in instant
-    short = metrics.derive_metrics(calls=calls, submitted_at=100.0, finished_at=101.0 + 0.25, effective_workers=1,
+    short = metrics.derive_metrics(calls=calls, submitted_at=100.0, finished_at=100.5, effective_workers=1,
                                    input_bytes=5_000_000)
-    assert short[metrics.THROUGHPUT_MB_S] == pytest.approx(4.0, rel=1e-9)
-    assert short[metrics.UTILIZATION] == pytest.approx(0.9 / 1.25, rel=1e-9)
+    assert short[metrics.THROUGHPUT_MB_S] == pytest.approx(10.0, rel=1e-9)
+    assert short[metrics.UTILIZATION] == pytest.approx(0.9 / 0.5, rel=1e-9)
     straggling = stragglers.straggler_metrics(metrics.with_startup_split(calls, slots=1), slots=1)
     assert {name: short[name] for name in straggling} == pytest.approx(straggling, rel=1e-9)

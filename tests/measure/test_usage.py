@@ -90,3 +90,13 @@ def test_a_lambda_runs_bill_term_by_term_with_its_warm_up(compose):
     local, local_tags = cost_metrics(compose("memory=1024"), calls=calls, chunksize=2, objects=objects,
                                      duration_s=6.0)
     assert local["cost_init_usd"] == 0 and local_tags["cost_init"] == "not priced (no Lambda INIT on this backend)"
+
+
+def test_objects_whose_maps_left_no_row_are_not_billed(compose):
+    # An interrupted job: rows for the first two maps only (the first never started).
+    calls = _calls(activation_ids=["a", "a", "b", "b"])[:2]
+    calls[0] = {**calls[0], "worker_start_tstamp": None, "worker_end_tstamp": None}
+    objects = [{"key": f"part-{i}", "size": 1000 * (i + 1)} for i in range(4)]
+    cfg = compose("bucket_region=eu-west-1")
+    metrics, _ = cost_metrics(cfg, calls=calls, chunksize=2, objects=objects, duration_s=1.0)
+    assert metrics["transfer_gb"] == pytest.approx(2000 / 2**30)  # the second object only
