@@ -133,8 +133,9 @@ def main() -> int:
     by_module = Counter(name.partition(".x")[0] for name in verdicts)
     lost = Counter(name.partition(".x")[0] for name in survived + not_reached)
     caught_otherwise = sum(1 for code in verdicts.values() if code in _TIMED_OUT | _CRASHED)
-    print(f"{len(verdicts)} mutants in {elapsed_s / 60:.1f} min ({caught_otherwise} of the killed by a timeout "
-          "or a crash)")
+    checked = f"{len(to_check)} re-checked" if to_check is not patterns else "all checked"
+    print(f"{len(verdicts)} mutants, {checked} in {elapsed_s / 60:.1f} min ({caught_otherwise} of the killed by a "
+          "timeout or a crash)")
     for module in CORE:
         total = by_module[module]
         print(f"  {module:<28} {total - lost[module]:>4} of {total:>4} killed")

@@ -468,3 +468,13 @@ def test_an_integer_beyond_double_range_is_read_on_both_paths_not_a_failed_map()
     for partial in (kernel.partial_from_bytes(data), kernel.partial_from_bytes(data, use_scanner=False)):
         assert (partial.records, partial.invalid_records) == (2, 1)
         assert [(row["city"], row["latitude"]) for row in partial.table.to_pylist()] == [(BIG, -math.inf)]
+
+
+def test_arrays_and_objects_as_key_parts_are_compact_json_and_nan_coordinates_group_together():
+    rows, _, invalid = _rows('{"value": 1, "city": [1, "a"], "location": {"k": null}}',
+                             '{"value": 2, "city": "n", "coordinates": {"latitude": NaN, "longitude": 1},}',
+                             '{"value": 4, "city": "n", "coordinates": {"latitude": nan, "longitude": 1},}')
+    assert invalid == 0
+    by_city = {row["city"]: row for row in rows}
+    assert by_city['[1,"a"]']["location"] == '{"k":null}'
+    assert (by_city["n"]["count"], by_city["n"]["sum"]) == (2, 6.0)  # one station, not one group per NaN
