@@ -1,0 +1,368 @@
+"""``make calibrate``: measure this machine for the model and write the calibration file.
+
+    python -m aqstudy.backends.model.calibrate [--out calibration/this-machine.json] [--repeats 5] [--quick]
+
+What it measures (each a median of ``--repeats`` samples, the samples kept in the file):
+
+- numpy matmul GFLOPS on one core (one BLAS thread), against which the published Lambda figure is set;
+- in fresh interpreters: the import of Lithops' Lambda handler (what INIT runs), of numpy + pandas + pyarrow
+  (the libraries of the published INIT figure), and a fork of the handler's process;
+- for each kernel (this project's scanner, the original study's pandas code), in a process forked from one
+  with the handler imported, as Lithops' JobRunner is: what a call imports before its first byte, its peak
+  memory with no data and with one object; and in-process: MB/s per core, output per input byte, and the
+  reduce's MB/s over the partials;
+- Lithops' localhost backend, from real study runs on this machine (one worker, 25 MB objects): start-up,
+  per-call overheads, the map's MB/s through the localhost storage, the reduce's start and hand-back.
+
+The data are the study's synthetic objects (``dataset=synthetic`` defaults, 25 MB each). Nothing is fitted to a
+prediction: every figure is a measurement. Re-run it after changing the map runtime (issue 14) or the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aqstudy.backends.model import calibration as cal
+
+#: The study's synthetic objects (conf/dataset/synthetic.yaml).
+OBJECT_BYTES = 25_000_000
+SEED, STATIONS = 42, 3000
+
+
+def _run_python(code: str, *, env: dict | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter; its last stdout line is JSON."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, **(env or {})}, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"calibration step failed: {result.stderr.strip()[-800:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+_FRESH_IMPORT = """
+import json, time
+t = time.perf_counter()
+{imports}
+print(json.dumps({{"s": time.perf_counter() - t}}))
+"""
+
+#: Lithops' Lambda entry point imports its handler; the JobRunner module (imported with it) imports numpy.
+HANDLER_IMPORTS = "import lithops.worker, lithops.worker.handler, lithops.worker.jobrunner"
+REFERENCE_IMPORTS = "import numpy, pandas, pyarrow"
+
+#: What a call of each kernel does before its first byte, in the JobRunner Lithops forks for it.
+CALL_WARMUP = {
+    # The map's documented warm-up (aqstudy.kernel.warm): its imports and the compiled scanner's load.
+    "project": "from aqstudy import kernel; kernel.warm()",
+    # The original's function was pickled from the notebook with `pd` among its globals: unpickling it in
+    # the JobRunner imports pandas; its first DataFrame calls load the rest.
+    "original": "import pandas as pd; from aqstudy import original; original.day_average_map("
+                "b'{\"date\": {\"utc\": \"2020-01-01T00:00:00Z\"}, \"value\": 1, \"city\": \"c\", \"country\": \"X\", "
+                "\"parameter\": \"pm25\", \"location\": \"l\", \"unit\": \"u\", \"coordinates\": "
+                "{\"latitude\": 1, \"longitude\": 2}}\\n')",
+}
+
+_FORKED_CALL = """
+import json, os, resource, time, sys
+{handler}
+def child(code, path):
+    t = time.perf_counter()
+    exec(code, {{}})
+    warm = time.perf_counter() - t
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if path:
+        exec({work!r}, {{"path": path}})
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {{"import_s": warm, "base_mb": base, "peak_mb": peak}}
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(read)
+    out = child({code!r}, {path!r})
+    os.write(write, json.dumps(out).encode())
+    os._exit(0)
+os.close(write)
+data = b""
+while chunk := os.read(read, 65536):
+    data += chunk
+os.waitpid(pid, 0)
+print(data.decode())
+"""
+
+#: One object through each kernel as a Lambda call runs it (the project's streams it; the original reads it all).
+_WORK = {
+    "project": "from aqstudy import kernel\nwith open(path, 'rb') as f:\n    kernel.to_ipc(kernel.partial_from_reader(f).table)",
+    "original": "from aqstudy import original\ndata = open(path, 'rb').read()\noriginal.day_average_map(data)",
+}
+
+_FORK = """
+import json, os, time
+{handler}
+samples = []
+for _ in range(20):
+    t = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    samples.append(time.perf_counter() - t)
+samples.sort()
+print(json.dumps({{"s": samples[len(samples) // 2]}}))
+"""
+
+_MATMUL = """
+import json, time
+import numpy as np
+n = 1024
+a, b = np.random.default_rng(0).random((n, n)), np.random.default_rng(1).random((n, n))
+a @ b
+samples = []
+for _ in range({repeats}):
+    t = time.perf_counter()
+    for _ in range(3):
+        a @ b
+    samples.append(3 * 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+print(json.dumps({{"gflops": samples}}))
+"""
+
+
+def machine_facts() -> dict:
+    """The machine the figures belong to."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor()
+    from aqstudy.lithops_config import this_machine
+
+    facts = this_machine()
+    return {"cpu_model": model, "cores": facts["cpu_count"], "memory_mb": facts["total_memory_mb"],
+            "python": platform.python_version(), "platform": platform.platform(),
+            "load_average_1m": os.getloadavg()[0]}
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def measure_imports(repeats: int) -> dict:
+    handler = [_run_python(_FRESH_IMPORT.format(imports=HANDLER_IMPORTS))["s"] for _ in range(repeats)]
+    reference = [_run_python(_FRESH_IMPORT.format(imports=REFERENCE_IMPORTS))["s"] for _ in range(repeats)]
+    fork = [_run_python(_FORK.format(handler=HANDLER_IMPORTS))["s"] for _ in range(repeats)]
+    return {"handler_s": median(handler), "reference_libs_s": median(reference), "fork_s": median(fork),
+            "samples": {"handler_s": handler, "reference_libs_s": reference, "fork_s": fork}}
+
+
+def measure_matmul(repeats: int) -> dict:
+    one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    samples = _run_python(_MATMUL.format(repeats=repeats), env=one_thread)["gflops"]
+    return {"matmul_gflops_per_core": median(samples), "samples": samples,
+            "how": "numpy float64 1,024×1,024 matmul, one BLAS thread"}
+
+
+def synthetic_objects(count: int) -> list[bytes]:
+    """The study's synthetic objects 0..count-1 (25 MB each)."""
+    from aqstudy.synthetic import SyntheticOpenAQ
+
+    generator = SyntheticOpenAQ(seed=SEED, station_count=STATIONS, object_bytes=OBJECT_BYTES)
+    return [generator.object_bytes_for(index) for index in range(count)]
+
+
+def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) -> dict:
+    """One kernel's profile: call imports and memory (forked, as Lambda runs a call), speed and ratios."""
+    import pickle
+
+    path = folder / "object-0.ndjson"
+    path.write_bytes(objects[0])
+    forked = [_run_python(_FORKED_CALL.format(handler=HANDLER_IMPORTS, code=CALL_WARMUP[name], path=str(path),
+                                              work=_WORK[name])) for _ in range(repeats)]
+    imports = [sample["import_s"] for sample in forked]
+    base = [sample["base_mb"] for sample in forked]
+    peak = [sample["peak_mb"] for sample in forked]
+    speed, outputs, reduce_speed, reduce_ratio = [], [], [], []
+    if name == "project":
+        import io
+
+        from aqstudy import kernel
+
+        kernel.warm()
+        for _ in range(repeats):
+            started = time.perf_counter()
+            payload = kernel.to_ipc(kernel.partial_from_reader(io.BytesIO(objects[0])).table)
+            speed.append(len(objects[0]) / 1e6 / (time.perf_counter() - started))
+        partials = [kernel.to_ipc(kernel.partial_from_reader(io.BytesIO(data)).table) for data in objects]
+        outputs = [len(p) / len(d) for p, d in zip(partials, objects, strict=True)]
+        kernel.combine_ipc(partials[:2])  # the first group_by imports pyarrow.acero
+        for _ in range(repeats):
+            started = time.perf_counter()
+            combined = kernel.to_ipc(kernel.combine_ipc(partials))
+            reduce_speed.append(sum(map(len, partials)) / 1e6 / (time.perf_counter() - started))
+            reduce_ratio.append(len(combined) / sum(map(len, partials)))
+        del payload
+    else:
+        from aqstudy import original
+
+        for _ in range(max(2, repeats // 2)):
+            started = time.perf_counter()
+            text = original.day_average_map(objects[0])
+            speed.append(len(objects[0]) / 1e6 / (time.perf_counter() - started))
+        # Lithops pickles what a function returns: the bytes uploaded are the pickled JSON text.
+        partials = [text] + [original.day_average_map(data) for data in objects[1:]]
+        outputs = [len(pickle.dumps(p)) / len(d) for p, d in zip(partials, objects, strict=True)]
+        for _ in range(max(2, repeats // 2)):
+            started = time.perf_counter()
+            combined = original.day_average_reduce(partials)
+            reduce_speed.append(sum(map(len, partials)) / 1e6 / (time.perf_counter() - started))
+            reduce_ratio.append(len(pickle.dumps(combined)) / sum(len(pickle.dumps(p)) for p in partials))
+    object_mb = len(objects[0]) / 1e6
+    return {
+        "kernel_mb_s": median(speed), "output_ratio": median(outputs), "threads": 1,
+        "overlaps_read": name == "project", "call_import_s": median(imports), "peak_base_mb": median(base),
+        "peak_mb_per_input_mb": max(0.0, (median(peak) - median(base)) / object_mb),
+        "reduce_mb_s": median(reduce_speed), "reduce_output_ratio": median(reduce_ratio),
+        "samples": {"kernel_mb_s": speed, "output_ratio": outputs, "call_import_s": imports, "peak_base_mb": base,
+                    "peak_mb": peak, "reduce_mb_s": reduce_speed},
+    }
+
+
+def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
+    """Lithops' localhost backend from real study runs: one worker, eight 25 MB objects, the default config."""
+    from aqstudy.paths import PROJECT_ROOT, point_lithops_at
+
+    home = folder / "lithops"
+    point_lithops_at(home)
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from aqstudy.study import run_study
+
+    overrides = [f"mlflow.tracking_uri=sqlite:///{folder / 'mlruns' / 'mlflow.db'}", f"lithops.home={home}",
+                 "mlflow.experiment=calibration", "progress=false", "workers=1", "data_size=0.2", "chunksize=1",
+                 "storage.bucket=calibration"]
+    samples: dict[str, list[float]] = {name: [] for name in (
+        "job_create_s", "cold_start_s", "call_pre_s", "call_post_s", "call_idle_s", "map_mb_s",
+        "reduce_start_s", "reduce_func_s", "reduce_end_s")}
+    partial_mb = []
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        base_cfg = compose(config_name="config", overrides=overrides)
+    for index in range(repeats + 1):
+        cfg = OmegaConf.to_container(base_cfg, resolve=True)
+        cfg["repeat"] = index
+        result = run_study(cfg)
+        if result.status != "FINISHED":
+            raise RuntimeError(f"localhost calibration run failed: {result.error}")
+        if index == 0:
+            continue  # the first run stages the data and starts the fork server
+        calls = _calls_of(folder, result.run_id)
+        maps = sorted((c for c in calls if c["phase"] == "map"), key=lambda c: c["worker_start_tstamp"])
+        reduce = next(c for c in calls if c["phase"] == "reduce")
+        submitted_at = max(c["worker_end_tstamp"] for c in maps) - result.metrics["map_duration_s"]
+        samples["job_create_s"].append(result.metrics["job_setup_s"])
+        samples["cold_start_s"].append(maps[0]["worker_func_start_tstamp"] - maps[0]["host_submit_tstamp"])
+        for call in maps:
+            samples["call_pre_s"].append(call["worker_func_start_tstamp"] - call["worker_start_tstamp"])
+            samples["call_post_s"].append(call["worker_end_tstamp"] - call["worker_func_end_tstamp"])
+            samples["map_mb_s"].append(call["input_bytes"] / 1e6 / (call["worker_func_end_tstamp"]
+                                                                     - call["worker_func_start_tstamp"]))
+        for before, after in zip(maps, maps[1:], strict=False):
+            samples["call_idle_s"].append(after["worker_start_tstamp"] - before["worker_end_tstamp"])
+        last_map_end = max(c["worker_end_tstamp"] for c in maps)
+        samples["reduce_start_s"].append(reduce["worker_func_start_tstamp"] - last_map_end)
+        samples["reduce_func_s"].append(reduce["worker_func_end_tstamp"] - reduce["worker_func_start_tstamp"])
+        samples["reduce_end_s"].append(submitted_at + result.metrics["duration_s"] - reduce["worker_func_end_tstamp"])
+        partial_mb.append(sum(c["net_sent_bytes"] or 0 for c in maps) / 1e6)
+    reduce_func_s = median(samples["reduce_func_s"])
+    return {
+        "cores": os.cpu_count() or 1,
+        **{name: median(values) for name, values in samples.items() if name != "reduce_func_s"},
+        "reduce_mb_s": reduce_mb_s,
+        "reduce_fixed_s": max(0.0, reduce_func_s - median(partial_mb) / reduce_mb_s),
+        "samples": {**samples, "partial_mb": partial_mb},
+    }
+
+
+def _calls_of(folder: Path, run_id: str) -> list[dict]:
+    import csv
+
+    matches = list((folder / "mlruns").rglob(f"{run_id}/artifacts/calls.csv"))
+    with open(matches[0]) as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for key, value in row.items():
+            if key.endswith("_tstamp") or key in ("input_bytes", "net_sent_bytes"):
+                row[key] = float(value) if value not in ("", None) else None
+    return rows
+
+
+def calibrate(*, repeats: int = 5, objects: int = 4, localhost: bool = True, echo=print) -> dict:
+    """Measure everything; return the calibration file's content."""
+    started = time.perf_counter()
+    data: dict = {"format": cal.FORMAT, "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "machine": machine_facts()}
+    echo("calibrate: numpy matmul on one core …")
+    matmul = measure_matmul(repeats)
+    data["cpu"] = matmul
+    echo(f"  {matmul['matmul_gflops_per_core']:.1f} GFLOPS per core")
+    echo("calibrate: imports in fresh interpreters …")
+    data["imports"] = measure_imports(repeats)
+    echo(f"  handler {data['imports']['handler_s']:.3f} s, numpy+pandas+pyarrow "
+         f"{data['imports']['reference_libs_s']:.3f} s, fork {data['imports']['fork_s'] * 1000:.1f} ms")
+    echo(f"calibrate: generating {objects} synthetic 25 MB objects …")
+    blobs = synthetic_objects(objects)
+    data["kernels"] = {}
+    with tempfile.TemporaryDirectory(prefix="aqstudy-calibrate-") as tmp:
+        folder = Path(tmp)
+        for name in cal.KERNELS:
+            echo(f"calibrate: kernel {name} …")
+            profile = measure_kernel(name, blobs, folder, repeats)
+            data["kernels"][name] = profile
+            echo(f"  {profile['kernel_mb_s']:.1f} MB/s per core, output ratio {profile['output_ratio']:.4f}, "
+                 f"call imports {profile['call_import_s']:.3f} s, peak {profile['peak_base_mb']:.0f} MB + "
+                 f"{profile['peak_mb_per_input_mb']:.2f} MB/MB, reduce {profile['reduce_mb_s']:.1f} MB/s")
+        if localhost:
+            echo("calibrate: Lithops localhost runs (1 worker, 8 × 25 MB) …")
+            data["localhost"] = measure_localhost(folder, max(3, repeats // 2),
+                                                  data["kernels"]["project"]["reduce_mb_s"])
+            local = data["localhost"]
+            echo(f"  job {local['job_create_s']:.3f} s, cold start {local['cold_start_s']:.3f} s, per call "
+                 f"{local['call_pre_s'] + local['call_post_s'] + local['call_idle_s']:.3f} s, map "
+                 f"{local['map_mb_s']:.0f} MB/s, reduce start {local['reduce_start_s']:.3f} s, hand-back "
+                 f"{local['reduce_end_s']:.3f} s")
+    data["machine"]["load_average_1m_after"] = os.getloadavg()[0]
+    data["machine"]["calibration_s"] = round(time.perf_counter() - started, 1)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure this machine for the model backend (make calibrate).")
+    parser.add_argument("--out", default=str(cal.DEFAULT_PATH), help="calibration file to write")
+    parser.add_argument("--repeats", type=int, default=5, help="samples per measurement (median kept)")
+    parser.add_argument("--quick", action="store_true", help="3 samples each (for tests)")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else args.repeats
+    if repeats < 1:
+        print("error: --repeats must be at least 1", file=sys.stderr)
+        return 2
+    data = calibrate(repeats=repeats)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(cal.to_json(data))
+    cal.from_dict(data, path=str(out))  # what was written reads back
+    print(f"calibration written to {out} ({data['machine']['calibration_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
