@@ -65,7 +65,7 @@ CALL_WARMUP = {
     "project": "from aqstudy import kernel; kernel.warm()",
     # The original's function was pickled from the notebook with `pd` among its globals: unpickling it in
     # the JobRunner imports pandas; its first DataFrame calls load the rest.
-    "original": "import pandas as pd; from aqstudy import original; original.day_average_map("
+    "original": "import pandas as pd; from aqstudy.kernel import original; original.day_average_map("
                 "b'{\"date\": {\"utc\": \"2020-01-01T00:00:00Z\"}, \"value\": 1, \"city\": \"c\", \"country\": \"X\", "
                 "\"parameter\": \"pm25\", \"location\": \"l\", \"unit\": \"u\", \"coordinates\": "
                 "{\"latitude\": 1, \"longitude\": 2}}\\n')",
@@ -100,8 +100,9 @@ print(data.decode())
 
 #: One object through each kernel as a Lambda call runs it (the project's streams it; the original reads it all).
 _WORK = {
-    "project": "from aqstudy import kernel\nwith open(path, 'rb') as f:\n    kernel.to_ipc(kernel.partial_from_reader(f).table)",
-    "original": "from aqstudy import original\ndata = open(path, 'rb').read()\noriginal.day_average_map(data)",
+    "project": ("from aqstudy.kernel import aggregate as kernel\n"
+                "with open(path, 'rb') as f:\n    kernel.to_ipc(kernel.partial_from_reader(f).table)"),
+    "original": "from aqstudy.kernel import original\ndata = open(path, 'rb').read()\noriginal.day_average_map(data)",
 }
 
 _FORK = """
@@ -145,7 +146,7 @@ def machine_facts() -> dict:
                 break
     except OSError:
         model = platform.processor()
-    from aqstudy.lithops_config import this_machine
+    from aqstudy.backends.lithops_config import this_machine
 
     facts = this_machine()
     return {"cpu_model": model, "cores": facts["cpu_count"], "memory_mb": facts["total_memory_mb"],
@@ -174,7 +175,7 @@ def measure_matmul(repeats: int) -> dict:
 
 def synthetic_objects(count: int) -> list[bytes]:
     """The study's synthetic objects 0..count-1 (25 MB each)."""
-    from aqstudy.synthetic import SyntheticOpenAQ
+    from aqstudy.data.synthetic import SyntheticOpenAQ
 
     generator = SyntheticOpenAQ(seed=SEED, station_count=STATIONS, object_bytes=OBJECT_BYTES)
     return [generator.object_bytes_for(index) for index in range(count)]
@@ -195,7 +196,7 @@ def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) 
     if name == "project":
         import io
 
-        from aqstudy import kernel
+        from aqstudy.kernel import aggregate as kernel
 
         kernel.warm()
         for _ in range(repeats):
@@ -212,7 +213,7 @@ def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) 
             reduce_ratio.append(len(combined) / sum(map(len, partials)))
         del payload
     else:
-        from aqstudy import original
+        from aqstudy.kernel import original
 
         for _ in range(max(2, repeats // 2)):
             started = time.perf_counter()
@@ -239,14 +240,14 @@ def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) 
 
 def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
     """Lithops' localhost backend from real study runs: one worker, eight 25 MB objects, the default config."""
-    from aqstudy.paths import PROJECT_ROOT, point_lithops_at
+    from aqstudy.study.paths import PROJECT_ROOT, point_lithops_at
 
     home = folder / "lithops"
     point_lithops_at(home)
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from aqstudy.study import run_study
+    from aqstudy.study.runner import run_study
 
     overrides = [f"mlflow.tracking_uri=sqlite:///{folder / 'mlruns' / 'mlflow.db'}", f"lithops.home={home}",
                  "mlflow.experiment=calibration", "progress=false", "workers=1", "data_size=0.2", "chunksize=1",

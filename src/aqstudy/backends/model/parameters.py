@@ -147,7 +147,8 @@ def with_overrides(params: ModelParameters, overrides: dict[str, Any]) -> ModelP
     known = {f.name for f in fields(ModelParameters)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(f"model parameter(s) {', '.join(unknown)} are not known; choose from {', '.join(sorted(known))}")
+        raise ValueError(f"model parameter(s) {', '.join(unknown)} are not known; choose from "
+                         f"{', '.join(sorted(known))}")
     return replace(params, **overrides)
 
 

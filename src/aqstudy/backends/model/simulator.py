@@ -23,7 +23,7 @@ What a call does on Lambda (Lithops 3.8, one worker process per function as this
 6. the reducer (``reduce=function``) waits inside its function with its own monitor and downloads every
    map's output; with ``reduce=client`` the host downloads them all at its bandwidth and reduces them.
 
-Rows come out with the columns of ``calls.csv`` (:data:`aqstudy.metrics.CALL_COLUMNS`), so the metrics and
+Rows come out with the columns of ``calls.csv`` (:data:`aqstudy.measure.metrics.CALL_COLUMNS`), so the metrics and
 the cost model of real runs apply unchanged.
 """
 
@@ -258,8 +258,8 @@ class _Simulation:
         self.pending = simpy.Store(self.env)
         self.running_workers = 0
         self.async_started = False
-        # localhost: one process pool per job, its processes take calls one at a time.
-        self.local_running = 0
+        # localhost: one process pool per job, its processes take calls one at a time and share the cores.
+        self.cpu = _SharedCPU(self.env, platform.localhost.cores) if self.local else None
 
     # ---- random draws ---------------------------------------------------------------------------------
     def first_byte(self, rng: random.Random, *, cross_region: bool = False) -> float:
@@ -421,7 +421,7 @@ class _Simulation:
 
     def _run_call(self, call: _Call, deadline: float, *, first_in_env: bool):
         """One call in its forked JobRunner: imports, the function body, its output and status."""
-        env, p, kernel = self.env, self.p, self.kernel
+        env, kernel = self.env, self.kernel
         rng = self._call_rng(call)
         call.worker_start = env.now
         cpu = self.platform.cpu_ratio * min(1.0, self.share)
@@ -579,18 +579,14 @@ class _Simulation:
             call.worker_start = env.now
             yield env.timeout(local.call_pre_s)
             call.func_start = env.now
-            self.local_running += 1
-            # Processes beyond the cores share them; counted as they start their function.
-            share = min(1.0, local.cores / max(1, self.local_running))
-            body = call.input_bytes / 1e6 / (local.map_mb_s * share)
-            call.compute_s = body
             call.recv_bytes, call.sent_bytes = call.input_bytes, call.output_bytes
             call.peak_mb = self.peak_by_call[call.index]
             self.count.data_gets += 1
             self.count.data_bytes += call.input_bytes
-            yield env.timeout(body)
-            self.local_running -= 1
+            # Processes beyond the cores share them (processor sharing while they overlap).
+            yield from self.cpu.run(call.input_bytes / 1e6 / local.map_mb_s)
             call.func_end = env.now
+            call.compute_s = call.func_end - call.func_start
             yield env.timeout(local.call_post_s)
             call.worker_end = env.now
             call.status = "ok"
@@ -668,6 +664,51 @@ class _Simulation:
             "input_bytes": call.input_bytes if call.phase == "map" else None,
             "records": None, "invalid_records": None, "slow_path_records": None,
         }
+
+
+class _SharedCPU:
+    """Cores shared by the processes computing at once (processor sharing): each gets ``min(1, cores / n)``
+    of a core while ``n`` compute, recomputed whenever one starts or ends."""
+
+    def __init__(self, env: simpy.Environment, cores: int):
+        self.env, self.cores = env, max(1, cores)
+        self.active: dict[int, list] = {}  # key -> [remaining core-seconds, done event]
+        self.updated = 0.0
+        self.version = 0
+        self.next_key = 0
+
+    def _rate(self) -> float:
+        return min(1.0, self.cores / len(self.active)) if self.active else 1.0
+
+    def _advance(self) -> None:
+        elapsed, rate = self.env.now - self.updated, self._rate()
+        for entry in self.active.values():
+            entry[0] -= elapsed * rate
+        self.updated = self.env.now
+
+    def run(self, work_s: float):
+        """Compute ``work_s`` core-seconds, sharing the cores with the others computing meanwhile."""
+        self._advance()
+        done = self.env.event()
+        self.active[self.next_key] = [work_s, done]
+        self.next_key += 1
+        self._schedule()
+        yield done
+
+    def _schedule(self) -> None:
+        self.version += 1
+        if self.active:
+            soonest = min(entry[0] for entry in self.active.values()) / self._rate()
+            self.env.process(self._wake(self.version, max(0.0, soonest)))
+
+    def _wake(self, version: int, delay: float):
+        yield self.env.timeout(delay)
+        if version != self.version:
+            return  # someone started or ended meanwhile: a newer wake-up is scheduled
+        self._advance()
+        for key in [k for k, (remaining, _) in self.active.items() if remaining <= 1e-9]:
+            self.active.pop(key)[1].succeed()
+        self._schedule()
 
 
 class _Monitor:
