@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 ARGS ?=
 
-.PHONY: help setup run test test-all lint bench mutate ui tune report clean lock
+.PHONY: help setup run test test-all lint bench mutate ui tune report clean lock calibrate
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ tune: setup  ## Optuna cost/latency frontier (ARGS="tuning.n_trials=8")
 
 report: setup  ## tables and figures from the tracked runs into reports/
 	$(PY) src/report.py $(ARGS)
+
+calibrate: setup  ## measure this machine for backend=model (writes calibration/this-machine.json)
+	$(PY) -m aqstudy.backends.model.calibrate $(ARGS)
 
 ui: setup  ## the MLflow UI on http://127.0.0.1:5000
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port 5000
