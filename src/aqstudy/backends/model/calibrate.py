@@ -239,7 +239,9 @@ def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) 
 
 
 def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
-    """Lithops' localhost backend from real study runs: one worker, eight 25 MB objects, the default config."""
+    """Lithops' localhost backend from real study runs (eight 25 MB objects, the default config): one worker
+    for the start-up, per-call and reduce figures; as many workers as cores for how many cores the worker
+    processes really get (on a shared machine, fewer than it has)."""
     from aqstudy.study.paths import PROJECT_ROOT, point_lithops_at
 
     home = folder / "lithops"
@@ -249,24 +251,29 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
 
     from aqstudy.study.runner import run_study
 
+    cores = os.cpu_count() or 1
     overrides = [f"mlflow.tracking_uri=sqlite:///{folder / 'mlruns' / 'mlflow.db'}", f"lithops.home={home}",
-                 "mlflow.experiment=calibration", "progress=false", "workers=1", "data_size=0.2", "chunksize=1",
+                 "mlflow.experiment=calibration", "progress=false", "data_size=0.2", "chunksize=1",
                  "storage.bucket=calibration"]
     samples: dict[str, list[float]] = {name: [] for name in (
         "job_create_s", "cold_start_s", "call_pre_s", "call_post_s", "call_idle_s", "map_mb_s",
-        "reduce_start_s", "reduce_func_s", "reduce_end_s")}
+        "reduce_start_s", "reduce_func_s", "reduce_end_s", "effective_cores")}
     partial_mb = []
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        base_cfg = compose(config_name="config", overrides=overrides)
-    for index in range(repeats + 1):
-        cfg = OmegaConf.to_container(base_cfg, resolve=True)
+        one = compose(config_name="config", overrides=[*overrides, "workers=1"])
+        many = compose(config_name="config", overrides=[*overrides, f"workers={cores}"])
+
+    def run(cfg, index):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
         cfg["repeat"] = index
         result = run_study(cfg)
         if result.status != "FINISHED":
             raise RuntimeError(f"localhost calibration run failed: {result.error}")
-        if index == 0:
-            continue  # the first run stages the data and starts the fork server
-        calls = _calls_of(folder, result.run_id)
+        return result, _calls_of(folder, result.run_id)
+
+    run(one, 0)  # stages the data and starts the fork server
+    for index in range(1, repeats + 1):
+        result, calls = run(one, index)
         maps = sorted((c for c in calls if c["phase"] == "map"), key=lambda c: c["worker_start_tstamp"])
         reduce = next(c for c in calls if c["phase"] == "reduce")
         submitted_at = max(c["worker_end_tstamp"] for c in maps) - result.metrics["map_duration_s"]
@@ -275,23 +282,35 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
         for call in maps:
             samples["call_pre_s"].append(call["worker_func_start_tstamp"] - call["worker_start_tstamp"])
             samples["call_post_s"].append(call["worker_end_tstamp"] - call["worker_func_end_tstamp"])
-            samples["map_mb_s"].append(call["input_bytes"] / 1e6 / (call["worker_func_end_tstamp"]
-                                                                     - call["worker_func_start_tstamp"]))
+            samples["map_mb_s"].append(call["input_bytes"] / 1e6 / _func_s(call))
         for before, after in zip(maps, maps[1:], strict=False):
             samples["call_idle_s"].append(after["worker_start_tstamp"] - before["worker_end_tstamp"])
         last_map_end = max(c["worker_end_tstamp"] for c in maps)
         samples["reduce_start_s"].append(reduce["worker_func_start_tstamp"] - last_map_end)
-        samples["reduce_func_s"].append(reduce["worker_func_end_tstamp"] - reduce["worker_func_start_tstamp"])
+        samples["reduce_func_s"].append(_func_s(reduce))
         samples["reduce_end_s"].append(submitted_at + result.metrics["duration_s"] - reduce["worker_func_end_tstamp"])
         partial_mb.append(sum(c["net_sent_bytes"] or 0 for c in maps) / 1e6)
+        if cores > 1:
+            # Right after: n processes computing at once each take n / (cores they get) times as long.
+            _, parallel = run(many, index)
+            alone = statistics.median(_func_s(c) for c in maps)
+            shared = statistics.median(_func_s(c) for c in parallel if c["phase"] == "map")
+            samples["effective_cores"].append(min(cores, max(1.0, cores * alone / shared)))
+        else:
+            samples["effective_cores"].append(1.0)
     reduce_func_s = median(samples["reduce_func_s"])
     return {
-        "cores": os.cpu_count() or 1,
-        **{name: median(values) for name, values in samples.items() if name != "reduce_func_s"},
+        "cores": median(samples["effective_cores"]),
+        **{name: median(values) for name, values in samples.items()
+           if name not in ("reduce_func_s", "effective_cores")},
         "reduce_mb_s": reduce_mb_s,
         "reduce_fixed_s": max(0.0, reduce_func_s - median(partial_mb) / reduce_mb_s),
-        "samples": {**samples, "partial_mb": partial_mb},
+        "samples": {**samples, "partial_mb": partial_mb, "cpu_count": cores},
     }
+
+
+def _func_s(call: dict) -> float:
+    return call["worker_func_end_tstamp"] - call["worker_func_start_tstamp"]
 
 
 def _calls_of(folder: Path, run_id: str) -> list[dict]:
@@ -333,11 +352,12 @@ def calibrate(*, repeats: int = 5, objects: int = 4, localhost: bool = True, ech
                  f"call imports {profile['call_import_s']:.3f} s, peak {profile['peak_base_mb']:.0f} MB + "
                  f"{profile['peak_mb_per_input_mb']:.2f} MB/MB, reduce {profile['reduce_mb_s']:.1f} MB/s")
         if localhost:
-            echo("calibrate: Lithops localhost runs (1 worker, 8 × 25 MB) …")
+            echo("calibrate: Lithops localhost runs (1 worker and one per core, 8 × 25 MB) …")
             data["localhost"] = measure_localhost(folder, max(3, repeats // 2),
                                                   data["kernels"]["project"]["reduce_mb_s"])
             local = data["localhost"]
-            echo(f"  job {local['job_create_s']:.3f} s, cold start {local['cold_start_s']:.3f} s, per call "
+            echo(f"  {local['cores']:.2f} effective cores, job {local['job_create_s']:.3f} s, "
+                 f"cold start {local['cold_start_s']:.3f} s, per call "
                  f"{local['call_pre_s'] + local['call_post_s'] + local['call_idle_s']:.3f} s, map "
                  f"{local['map_mb_s']:.0f} MB/s, reduce start {local['reduce_start_s']:.3f} s, hand-back "
                  f"{local['reduce_end_s']:.3f} s")

@@ -186,7 +186,8 @@ def straggler_share(params: ModelParameters, concurrency: int) -> float:
 class LocalhostParameters:
     """Lithops' localhost backend on this machine, measured by ``make calibrate`` from real runs.
 
-    :param cores: cores of this machine (worker processes beyond them share them).
+    :param cores: cores the worker processes get (measured: on a shared machine, fewer than it has); processes
+        beyond them share them.
     :param job_create_s: host clock from submitting a job to its first call handed to a worker.
     :param cold_start_s: submit → function start of a worker process's first call (the runner's start-up).
     :param call_pre_s: a call's start → its function's start (status, arguments).
@@ -199,7 +200,7 @@ class LocalhostParameters:
     :param reduce_end_s: the reduce function's end → its result in the host's hand.
     """
 
-    cores: int
+    cores: float
     job_create_s: float
     cold_start_s: float
     call_pre_s: float

@@ -670,8 +670,8 @@ class _SharedCPU:
     """Cores shared by the processes computing at once (processor sharing): each gets ``min(1, cores / n)``
     of a core while ``n`` compute, recomputed whenever one starts or ends."""
 
-    def __init__(self, env: simpy.Environment, cores: int):
-        self.env, self.cores = env, max(1, cores)
+    def __init__(self, env: simpy.Environment, cores: float):
+        self.env, self.cores = env, max(1.0, cores)
         self.active: dict[int, list] = {}  # key -> [remaining core-seconds, done event]
         self.updated = 0.0
         self.version = 0
