@@ -126,3 +126,8 @@ class Backend:
                submitted_at: float) -> tuple[dict[str, float], dict[str, str]]:
         """What the platform billed the run's invocations (metrics, tags); never raises for a run's sake."""
         return {}, {}
+
+    def predict(self, cfg: Any, *, result: Any, artifacts: dict) -> None:
+        """For a backend that does not run functions (``runs_functions = False``): fill the run's result and
+        artifacts with a prediction instead of staging and running anything."""
+        raise NotImplementedError

@@ -93,6 +93,9 @@ class StudyConfig:
     repeat: int = MISSING
     retries: int = MISSING
     verify: str = MISSING
+    #: ``function`` (a reducer function: Lithops' map_reduce) or ``client`` (the host downloads every map's
+    #: output and reduces it, as the original study's map + get_result() did).
+    reduce: str = MISSING
     resume: bool = MISSING
     mlflow: MlflowConfig = MISSING
     lithops: LithopsConfig = MISSING

@@ -16,6 +16,7 @@ from aqstudy.config import ConfigError
 CREDENTIAL_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 #: Allowed values of the keys that take one of a few words.
 VERIFY_VALUES = ("size", "sha256")
+REDUCE_VALUES = ("function", "client")
 
 
 def _secret_paths(value: Any, path: str = "") -> Iterator[str]:
@@ -71,6 +72,9 @@ def validate(cfg: Any) -> None:
         raise ConfigError(f"verify={cfg.verify!r} is not valid; choose {' or '.join(VERIFY_VALUES)}")
     if not cfg.billing.wait_s >= 0:
         raise ConfigError(f"billing.wait_s={cfg.billing.wait_s!r} is not valid; pass seconds ≥ 0")
+    if cfg.reduce not in REDUCE_VALUES:
+        raise ConfigError(f"reduce={cfg.reduce!r} is not valid; choose function (a reducer function) or client (the "
+                          "host reduces the maps' outputs)")
     if cfg.budget_usd is not None and cfg.budget_usd < 0:
         raise ConfigError(f"budget_usd={cfg.budget_usd!r} is not valid; pass USD ≥ 0 or null")
     if cfg.backend.spawn_reducer not in SPAWN_REDUCER_VALUES:

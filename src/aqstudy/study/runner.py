@@ -150,12 +150,15 @@ def _run_study(cfg: Any, *, map_function, reduce_function, parent_run_id, tags) 
             install_log_redaction()
             point_lithops_at(lithops_home(cfg.lithops.home))
             tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri)
+            backend = backend_named(cfg.backend.name)
             source, source_error = None, None
-            try:
-                source = source_from_config(cfg.dataset, data_size_gb=cfg.data_size, progress=cfg.progress)
-            except DatasetError as error:
-                source_error = error
-            fingerprint = config_fingerprint(cfg, dataset_fingerprint=source.fingerprint if source else "unavailable")
+            if backend.runs_functions:  # a prediction reads the dataset's description only (backend.predict)
+                try:
+                    source = source_from_config(cfg.dataset, data_size_gb=cfg.data_size, progress=cfg.progress)
+                except DatasetError as error:
+                    source_error = error
+            fingerprint = config_fingerprint(cfg, dataset_fingerprint=source.fingerprint if source else (
+                "unavailable" if backend.runs_functions else "predicted"))
             if cfg.resume and source is not None:
                 from aqstudy.study.tracking import client_for, experiment_id
 
@@ -165,7 +168,6 @@ def _run_study(cfg: Any, *, map_function, reduce_function, parent_run_id, tags) 
                 if done:
                     log.info("resume: skipping %s, FINISHED as MLflow run %s", run_name(cfg), done)
                     return RunResult(status="SKIPPED", run_id=done, summary=f"skipped: already FINISHED as run {done}")
-            backend = backend_named(cfg.backend.name)
             # Started before MLflow is opened: in a fresh process MLflow's import (~2 s) hides the runtime's (~0.35 s).
             if source_error is None:
                 runtime.enter_context(backend.runtime(cfg))
@@ -252,6 +254,9 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
     from aqstudy.study.conditions import run_conditions
 
     backend = backend_named(cfg.backend.name)
+    if not backend.runs_functions:
+        backend.predict(cfg, result=result, artifacts=artifacts)  # stages nothing, runs nothing
+        return
     plan = backend.concurrency(workers=cfg.workers, backend=cfg.backend)
     if plan.capped_reason:
         log.warning(plan.capped_reason)
@@ -305,6 +310,7 @@ def _run(cfg: Any, result: RunResult, artifacts: dict, source, *, map_function=N
                 executor, bucket=staged.bucket, objects=staged.objects, chunksize=chunksize,
                 retries=cfg.retries, verify_sha256=cfg.verify == "sha256",
                 spawn_reducer=cfg.backend.spawn_reducer, reduce_poll_s=cfg.backend.reduce_poll_s,
+                reduce_on_host=cfg.reduce == "client",
                 **({"map_function": map_function} if map_function else {}),
                 **({"reduce_function": reduce_function} if reduce_function else {}),
             )

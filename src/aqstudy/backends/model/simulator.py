@@ -297,16 +297,18 @@ class _Simulation:
             yield self.env.timeout(create_s)
             monitor.track([self.reduce_call])
             self._invoke_job([self.reduce_invocation])
-        if spec.reduce == "client":
-            yield from self._host_wait(self.maps, download=True)
+        lithops_sleep_s = LOCAL_WAIT_S if self.local else p.wait_dur_s
+        if spec.reduce == "client":  # get_result(): Lithops' own wait loop
+            yield from self._host_wait(self.maps, download=True, sleep_s=lithops_sleep_s)
             self.results_in_hand_at = self.env.now
             partial_mb = sum(call.output_bytes for call in self.maps) / 1e6
             yield self.env.timeout(partial_mb / self.kernel.reduce_mb_s)
             self.finished_at = self.env.now
             monitor.stop()
             return
+        poll_s = spec.reduce_poll_s or lithops_sleep_s  # the engine's wait_often, else Lithops' wait
         if spec.spawn_reducer == 100:
-            yield from self._host_wait(self.maps, download=False)
+            yield from self._host_wait(self.maps, download=False, sleep_s=poll_s)
             self.reduce_created_at = self.env.now
             yield self.env.timeout(create_s)
             monitor.track([self.reduce_call])
@@ -316,7 +318,7 @@ class _Simulation:
         elif spec.reduce_poll_s:
             yield from self._poll_reduce(spec.reduce_poll_s)
         else:
-            yield from self._host_wait([*self.maps, self.reduce_call], download=False)
+            yield from self._host_wait([*self.maps, self.reduce_call], download=False, sleep_s=poll_s)
         # get_result of the reduce: one GET of its output.
         yield self.env.timeout(self._host_downloads([self.reduce_call]))
         self.results_in_hand_at = self.finished_at = self.env.now
@@ -522,11 +524,10 @@ class _Simulation:
             self.count.host_bytes += call.output_bytes
         return end
 
-    def _host_wait(self, calls: list[_Call], *, download: bool):
+    def _host_wait(self, calls: list[_Call], *, download: bool, sleep_s: float):
         """Lithops' ``wait()`` on the host: fetch what the monitor has seen; loop at once after a round that
-        fetched something, else sleep ``wait_dur_sec`` (1 s on S3, 0.1 s on localhost), or ``reduce_poll_s``
-        when the engine polls itself (``wait_often``)."""
-        sleep_s = self.spec.reduce_poll_s or (LOCAL_WAIT_S if self.local else self.p.wait_dur_s)
+        fetched something, else sleep ``sleep_s`` (Lithops' ``wait_dur_sec``: 1 s on S3, 0.1 s on localhost; or
+        ``reduce_poll_s`` when the engine polls itself, ``wait_often``)."""
         fetched: set[int] = set()
         while len(fetched) < len(calls):
             ready = [c for c in calls if c.status_seen is not None and c.status_seen <= self.env.now

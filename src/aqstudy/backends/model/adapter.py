@@ -1,0 +1,161 @@
+"""One predicted run: from the run's config to the metrics, tags and artifacts a real run logs.
+
+The pure parts are the simulator and the cost model; this module only gathers the run's settings, keeps the
+warm environments a sweep's earlier predictions left, and writes what the run logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Metrics only a prediction has (the breakdown of :func:`aqstudy.backends.model.simulator.breakdown`).
+BREAKDOWN_PREFIX = "model_"
+
+
+def object_sizes(cfg: Any) -> list[int]:
+    """Sizes of the objects the run would read: from ``backend.manifest`` (a staged dataset's manifest.json)
+    if set, else from the dataset's description (:func:`aqstudy.data.sources.planned_sizes`)."""
+    import json
+
+    if cfg.backend.manifest:
+        manifest = json.loads(Path(cfg.backend.manifest).expanduser().read_text())
+        return [int(entry["size"]) for entry in manifest["objects"]]
+    from aqstudy.data.sources import planned_sizes
+
+    return planned_sizes(cfg.dataset, data_size_gb=cfg.data_size)
+
+
+def function_key(cfg: Any) -> tuple:
+    """What identifies one Lambda function, whose warm environments later runs of a sweep can reuse."""
+    backend = cfg.backend
+    return (backend.platform, backend.kernel, backend.packaging, cfg.memory, cfg.region, backend.architecture,
+            backend.calibration)
+
+
+def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
+    """Predict the run described by ``cfg``; fill ``result`` and ``artifacts`` as :func:`aqstudy.study.runner._run`
+    does for a measured run. A prediction that fails (timeout, out of memory, over the account's concurrency)
+    is recorded with its calls and raised as a ``StudyError`` naming the reason.
+    """
+    import tempfile
+    import time
+
+    from aqstudy.analysis import DIGEST_TAG  # noqa: F401  (a predicted run has no result digest)
+    from aqstudy.backends import backend_named
+    from aqstudy.backends.engine import invocation_durations
+    from aqstudy.backends.lithops_config import resolve_chunksize
+    from aqstudy.backends.model.platforms import build_platform
+    from aqstudy.backends.model.plugin import _calibration, dumps
+    from aqstudy.backends.model.simulator import JobSpec, simulate
+    from aqstudy.measure import cost as c
+    from aqstudy.measure import metrics as m
+    from aqstudy.reports.figures import timeline
+    from aqstudy.study.runner import StudyError, _csv, run_tags
+
+    backend = cfg.backend
+    calibration = _calibration(backend.calibration)
+    sizes = object_sizes(cfg)
+    plan = backend_named(backend.name).concurrency(workers=cfg.workers, backend=backend)
+    if plan.capped_reason:
+        result.tags["workers_capped"] = "true"
+    chunksize = resolve_chunksize(cfg.chunksize, objects=len(sizes), workers=cfg.workers)
+    overrides = {"kernel_mb_s": backend.kernel_mb_s, "output_ratio": backend.output_ratio,
+                 "client_mb_s": backend.client_mb_s, "account_concurrency": backend.account_concurrency,
+                 **dict(backend.parameters)}
+    platform, parameter_rows = build_platform(
+        calibration, platform=backend.platform, kernel=backend.kernel, packaging=backend.packaging,
+        overrides=overrides, monitoring_interval_s=backend.monitoring_interval,
+        invoke_pool_threads=backend.invoke_pool_threads)
+    key = function_key(cfg)
+    if cfg.force_cold_start:
+        warm.pop(key, None)
+    warm_envs = 0 if cfg.force_cold_start else warm.get(key, 0)
+    if cfg.warm_up:
+        warm_envs = max(warm_envs, plan.effective)
+    result.params |= {"effective_workers": plan.effective, "objects": len(sizes), "input_bytes": sum(sizes),
+                      "effective_chunksize": chunksize, "dataset_prefix": "(predicted: nothing staged)"}
+    result.tags |= run_tags(cfg) | {"calibration": calibration.label, "warm_environments_at_start": str(warm_envs)}
+    result.input_bytes, result.effective_workers = sum(sizes), plan.effective
+    artifacts["parameters.csv"] = _csv(parameter_rows, ("name", "value", "unit", "source", "date", "kind"))
+    artifacts[f"calibration/{Path(calibration.path).name}"] = Path(calibration.path).read_text()
+
+    if backend.platform == "aws_lambda" and plan.effective > platform.params.account_concurrency:
+        raise StudyError(f"workers={cfg.workers} is more than the account's concurrency "
+                         f"({platform.params.account_concurrency}, backend.account_concurrency): Lambda would throttle "
+                         "the rest; pass fewer workers or the concurrency your account has")
+    spec = JobSpec(object_bytes=tuple(sizes), chunksize=chunksize, workers=plan.effective, memory_mb=cfg.memory,
+                   cross_region=cfg.region != cfg.bucket_region, reduce=cfg.reduce,
+                   spawn_reducer=backend.spawn_reducer, reduce_poll_s=backend.reduce_poll_s,
+                   timeout_s=float(backend.timeout_s), warm_envs=warm_envs, seed=backend.seed,
+                   base_epoch_s=round(time.time(), 3))
+    started = time.perf_counter()
+    prediction = simulate(spec, platform)
+    simulated_s = time.perf_counter() - started
+    if backend.platform == "aws_lambda" and prediction.status == "FINISHED":
+        warm[key] = prediction.idle_envs_after
+    calls = prediction.calls
+    durations = invocation_durations(calls)
+    result.metrics |= m.derive_metrics(calls=calls, submitted_at=prediction.submitted_at,
+                                       finished_at=prediction.finished_at, effective_workers=plan.effective,
+                                       input_bytes=sum(sizes))
+    architecture, ephemeral_mb = backend.architecture, int(backend.ephemeral_storage_mb)
+    if backend.platform == "aws_lambda":
+        lithops_requests = c.S3Requests(get=prediction.lithops_gets, put=prediction.lithops_puts,
+                                        list=prediction.lithops_lists)
+        init = tuple(prediction.init_durations_s)
+    else:  # priced exactly as a measured localhost run is (aqstudy.measure.usage.run_usage)
+        maps = [row for row in calls if row["phase"] == "map"]
+        lithops_requests = c.lithops_requests(
+            jobs=2 if cfg.reduce == "function" else 1, invocations=len(durations), map_calls=len(maps),
+            reduce_calls=len(calls) - len(maps), duration_s=result.metrics[m.DURATION_S],
+            monitoring_interval_s=float(backend.monitoring_interval), reduce_poll_s=backend.reduce_poll_s)
+        init = ()
+    usage = c.RunUsage(invocation_durations_s=tuple(durations), memory_mb=int(cfg.memory), region=cfg.region,
+                       bucket_region=cfg.bucket_region, architecture=architecture, init_durations_s=init,
+                       ephemeral_mb=ephemeral_mb, data_requests=c.S3Requests(get=prediction.data_gets),
+                       data_bytes_read=prediction.data_bytes_read, lithops_requests=lithops_requests)
+    result.metrics |= c.run_cost(usage).metrics() | {
+        "invocations": len(durations),
+        "s3_get_requests": usage.data_requests.get + usage.lithops_requests.get,
+        "s3_put_requests": usage.data_requests.put + usage.lithops_requests.put,
+        "s3_list_requests": usage.data_requests.list + usage.lithops_requests.list,
+        "results_in_hand_s": prediction.results_in_hand_at - prediction.submitted_at,
+        "environments_created": prediction.envs_created,
+        "simulation_s": simulated_s,
+        **{f"{BREAKDOWN_PREFIX}{name}": value for name, value in prediction.breakdown.items()},
+    }
+    result.tags["cost_init"] = backend_named(backend.name).cold_init_note(backend)
+    artifacts["calls.csv"] = _csv(calls, m.CALL_COLUMNS)
+    artifacts["breakdown.json"] = dumps(prediction.breakdown)
+    with tempfile.TemporaryDirectory() as folder:
+        path = timeline(calls, submitted_at=prediction.submitted_at, path=Path(folder) / "timeline.png",
+                        title=f"PREDICTED ({backend.platform}, model v{_version()}): {cfg.analysis.name}, "
+                              f"{len(calls)} calls, {plan.effective} workers")
+        artifacts["timeline.png"] = path.read_bytes()
+    if prediction.status != "FINISHED":
+        raise StudyError(f"predicted to fail: {prediction.error}")
+    result.summary = _summary(cfg, result, len(sizes), plan.effective, chunksize, calibration.label)
+
+
+def _version() -> str:
+    from aqstudy.backends.model.plugin import MODEL_VERSION
+
+    return MODEL_VERSION
+
+
+def _summary(cfg: Any, result: Any, objects: int, workers: int, chunksize: int, calibration: str) -> str:
+    from aqstudy.measure import metrics as m
+
+    metrics = result.metrics
+    where = "AWS Lambda" if cfg.backend.platform == "aws_lambda" else "this machine (localhost)"
+    return (
+        f"PREDICTED by the model (v{_version()}, {calibration}), nothing ran: {cfg.analysis.name} over {objects} "
+        f"objects ({result.input_bytes / 1e6:,.0f} MB) on {where} with {workers} workers, chunksize {chunksize}, "
+        f"{cfg.memory} MB: {metrics[m.DURATION_S]:.2f} s (results in hand at {metrics['results_in_hand_s']:.2f} s), "
+        f"{int(metrics[m.CALLS])} calls, {int(metrics[m.COLD_STARTS])} cold starts; ${metrics[m.COST_USD]:.6f} on "
+        f"AWS Lambda in {cfg.region}."
+    )
