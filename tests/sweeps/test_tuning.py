@@ -67,11 +67,11 @@ def test_trial_summary_logs_medians_cis_and_tags_disagreeing_repeats():
 def _tuning_cfg(compose, **tuning):
     import dataclasses
 
-    from aqstudy.config.schema import TuneConfig, TuningConfig
+    from aqstudy.config.schema import ConfirmConfig, TuneConfig, TuningConfig
 
-    cfg = compose("mlflow.experiment=frontier")
+    cfg = compose("mlflow.experiment=frontier", *tuning.pop("overrides", ()))
     values = {"study_name": "test", "storage": None, "n_trials": 2, "timeout_s": None, "repeats": 1,
-              "max_ci_share": 0.3,
+              "max_ci_share": 0.3, "confirm": ConfirmConfig(top_k=0, backend=None),
               "sampler": {"name": "RandomSampler", "seed": 3},
               "space": {"memory": {"type": "int", "low": 512, "high": 4096, "step": 512},
                         "workers": {"type": "int", "low": 1, "high": 3},
@@ -262,3 +262,45 @@ def test_a_failing_repeat_fails_its_trial_and_the_rest_are_not_run(tracking_uri,
                     tags={t.TAG_TRIAL: "1"}, label="trial 1", params={}, max_ci_share=0.3)
     killed = mlflow_client.search_runs([trial_run.info.experiment_id], filter_string="tags.`optuna.trial_number` = '1'")
     assert [run.info.status for run in killed] == ["KILLED"]
+
+
+def test_a_confirmation_needs_a_search_with_the_model_and_picks_its_platform(compose):
+    with pytest.raises(t.TuningError, match="search with backend=model"):
+        t.confirm_plan(_tuning_cfg(compose, confirm=_confirm(1, "localhost")), [])
+    model = _tuning_cfg(compose, confirm=_confirm(2, "localhost"), overrides=("backend=model",))
+    assert t.confirm_plan(model, ["backend=model"]) == ("localhost", ["backend.platform=localhost"])
+    with pytest.raises(t.TuningError, match="drop one"):
+        t.confirm_plan(model, ["backend=model", "backend.platform=aws_lambda"])
+    assert t.confirm_plan(_tuning_cfg(compose, overrides=("backend=model",)), []) == (None, [])
+    assert t.confirming_overrides(["backend=model", "backend.kernel=original", "data_size=0.1"], {"workers": 2},
+                                  "localhost") == ["data_size=0.1", "workers=2", "backend=localhost"]
+
+
+def _confirm(top_k, backend):
+    from aqstudy.config.schema import ConfirmConfig
+
+    return ConfirmConfig(top_k=top_k, backend=backend)
+
+
+@pytest.mark.integration
+def test_the_fronts_best_predictions_are_run_for_real_beside_them(compose, mlflow_client, tmp_path):
+    from aqstudy.backends.model.plugin import forget_warm_environments
+
+    forget_warm_environments()
+    cfg = _tuning_cfg(compose, storage=f"sqlite:///{tmp_path / 'optuna.db'}", n_trials=3,
+                      confirm=_confirm(1, "localhost"), overrides=("backend=model",))
+    trial_compose = lambda overrides: compose("mlflow.experiment=frontier", *overrides)  # noqa: E731
+    outcome = t.run_tuning(cfg, compose=trial_compose, base_overrides=["backend=model"], echo=lambda line: None)
+    parent = mlflow_client.get_run(outcome.parent_run_id)
+    assert parent.data.metrics["confirm_runs"] == 1 and "confirm_duration_error_pct" in parent.data.metrics
+    assert "confirm_cost_error_pct" in parent.data.metrics
+    children = _children(mlflow_client, outcome.parent_run_id)
+    (measured,) = [c for c in children if t.TAG_CONFIRMS in c.data.tags]
+    predicted = mlflow_client.get_run(measured.data.tags[t.TAG_CONFIRMS])
+    assert predicted.data.tags[t.TAG_CONFIRMED_BY] == measured.info.run_id
+    (predicted_repeat,) = _children(mlflow_client, predicted.info.run_id)
+    assert predicted_repeat.data.tags["predicted"] == "true"
+    assert predicted_repeat.data.tags["model_platform"] == "localhost"
+    (measured_repeat,) = _children(mlflow_client, measured.info.run_id)
+    assert measured_repeat.data.params["backend"] == "localhost" and "predicted" not in measured_repeat.data.tags
+    assert {"confirm.csv", "confirm.md"} <= {a.path for a in mlflow_client.list_artifacts(outcome.parent_run_id)}

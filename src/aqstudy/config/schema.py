@@ -116,6 +116,14 @@ class SamplerConfig:
 
 
 @dataclass
+class ConfirmConfig:
+    """After a search with ``backend=model``: the front's ``top_k`` best configs run for real on ``backend``."""
+
+    top_k: int = MISSING
+    backend: Optional[str] = MISSING
+
+
+@dataclass
 class TuningConfig:
     """``conf/tuning/*.yaml``: the Optuna search."""
 
@@ -129,6 +137,7 @@ class TuningConfig:
     max_ci_share: float = MISSING
     sampler: SamplerConfig = MISSING
     space: dict[str, Any] = MISSING
+    confirm: ConfirmConfig = MISSING
 
 
 @dataclass

@@ -250,6 +250,54 @@ def run_trial(*, compose_repeat: Callable[[int], dict], repeats: int, run: Calla
     return outcome
 
 
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+#: Tags that tie a confirming (measured) trial to the predicted trial it checks, both ways.
+TAG_CONFIRMS, TAG_CONFIRMED_BY = "aqstudy.confirms", "aqstudy.confirmed_by"
+#: Backends a front found with ``backend=model`` can be confirmed on (the model's platforms).
+CONFIRM_BACKENDS = ("localhost", "aws_lambda")
+
+
+def confirm_plan(cfg: Any, base_overrides: Sequence[str]) -> tuple[str | None, list[str]]:
+    """Where the front is confirmed (None: it is not) and the overrides every trial gets so that the model
+    predicts that backend (``backend.platform``).
+
+    :param cfg: the session's config (``tuning.confirm`` and the backend the search runs on).
+    :param base_overrides: the session's command-line overrides.
+    """
+    confirm = cfg.tuning.confirm
+    if confirm.top_k < 0:
+        raise TuningError(f"tuning.confirm.top_k={confirm.top_k} is not valid; pass 0 (no confirmation) or more")
+    if confirm.top_k == 0:
+        return None, []
+    if cfg.backend.name != "model":
+        raise TuningError("tuning.confirm.top_k confirms predictions: search with backend=model (the front is then "
+                          "run for real on tuning.confirm.backend)")
+    target = confirm.backend or cfg.backend.platform
+    if target not in CONFIRM_BACKENDS:
+        raise TuningError(f"tuning.confirm.backend={target!r} is not a backend the model predicts; choose "
+                          f"{' or '.join(CONFIRM_BACKENDS)}")
+    if cfg.backend.platform == target:
+        return target, []
+    if any(_key(o) == "backend.platform" for o in base_overrides):
+        raise TuningError(f"backend.platform={cfg.backend.platform} predicts another backend than "
+                          f"tuning.confirm.backend={target}; drop one of them")
+    return target, [f"backend.platform={target}"]
+
+
+def confirming_overrides(base: Sequence[str], values: dict[str, Any], backend: str) -> list[str]:
+    """A front config run for real: the trial's overrides without the model's settings, on ``backend``."""
+    kept = [o for o in trial_overrides(base, values) if _key(o).split(".")[0] != "backend"]
+    return [*kept, f"backend={backend}"]
+
+
+def error_pct(predicted: float, measured: float) -> float:
+    """Signed error of a prediction in % of the measurement."""
+    return 100 * (predicted - measured) / measured
+
+
 def objective_values(result) -> list[float] | None:
     """The trial's (duration_s, cost_usd) when the run finished with both finite, else None."""
     if result is None or result.status != "FINISHED":
@@ -354,6 +402,8 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
                           "> 0, e.g. 0.3")
     space = distributions(tuning.space)
     sampler = make_sampler(tuning.sampler)
+    confirm_on, model_overrides = confirm_plan(cfg, base_overrides)
+    trial_base = [*base_overrides, *model_overrides]
     if storage.startswith("sqlite:///"):
         from pathlib import Path
 
@@ -396,7 +446,7 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
             tags = {TAG_STUDY: study_name, TAG_STORAGE: shown_storage, TAG_TRIAL: str(trial.number)}
             shown = ", ".join(f"{k}={v}" for k, v in values.items())
             result = run_trial(
-                compose_repeat=lambda k, axes=values: compose(trial_overrides(base_overrides, {**axes, "repeat": k})),
+                compose_repeat=lambda k, axes=values: compose(trial_overrides(trial_base, {**axes, "repeat": k})),
                 repeats=repeats, run=run, tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment,
                 parent_run_id=parent.run_id, tags=tags, label=f"trial {trial.number}", params=values,
                 max_ci_share=max_ci_share)
@@ -421,6 +471,11 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
             if exhausted:
                 echo(f"{type(sampler).__name__} has no trial left to suggest (its search space is covered)")
                 break
+        if confirm_on:
+            _confirm(study, parent, compose=compose, base_overrides=base_overrides, backend=confirm_on,
+                     top_k=tuning.confirm.top_k, repeats=repeats, run=run, client=client, session_tags=session_tags,
+                     tracking_uri=tracking_uri, experiment=cfg.mlflow.experiment, max_ci_share=max_ci_share,
+                     echo=echo)
     except KeyboardInterrupt:
         status = "KILLED"
         raise
@@ -433,6 +488,61 @@ def run_tuning(cfg: Any, *, compose: Callable[[list[str]], Any], base_overrides:
             outcome.failed += 1
         _close_session(parent, study, outcome, status=status)
     return outcome
+
+
+def front_rows(study) -> list[dict]:
+    """The study's Pareto set as trial rows, fastest first."""
+    from optuna.trial import TrialState
+
+    complete = [row for row in trial_rows(study.trials) if row["state"] == TrialState.COMPLETE.name]
+    best = {trial.number for trial in study.best_trials} if complete else set()
+    return sorted((row for row in complete if row["trial"] in best), key=lambda row: row[m.DURATION_S])
+
+
+def _confirm(study, parent, *, compose, base_overrides, backend: str, top_k: int, repeats: int, run, client,
+             session_tags, tracking_uri: str, experiment: str, max_ci_share: float, echo) -> None:
+    """Run the front's ``top_k`` fastest configs for real on ``backend`` (``repeats`` runs each, as a trial),
+    each beside its prediction (tags link the two trials' runs), and log the prediction errors on the session's
+    parent run: ``confirm_duration_error_pct`` and ``confirm_cost_error_pct``, the mean absolute errors of the
+    predicted medians against the measured ones."""
+    from aqstudy.reports import tables as r
+
+    pairs = []
+    for row in front_rows(study)[:top_k]:
+        values = dict(next(t for t in study.trials if t.number == row["trial"]).params)
+        predicted_id = row[MLFLOW_RUN_ATTR]
+        result = run_trial(
+            compose_repeat=lambda k, axes=values: compose(confirming_overrides(base_overrides, {**axes, "repeat": k},
+                                                                               backend)),
+            repeats=repeats, run=run, tracking_uri=tracking_uri, experiment=experiment, parent_run_id=parent.run_id,
+            tags={**session_tags, TAG_TRIAL: str(row["trial"]), TAG_CONFIRMS: predicted_id or ""},
+            label=f"confirm trial {row['trial']} on {backend}", params=values, max_ci_share=max_ci_share)
+        measured = objective_values(result)
+        if result.run_id and predicted_id:
+            client.set_tag(predicted_id, TAG_CONFIRMED_BY, result.run_id)
+        pair = {"trial": row["trial"], **values, "predicted_duration_s": row[m.DURATION_S],
+                "measured_duration_s": measured[0] if measured else None,
+                "predicted_cost_usd": row[m.COST_USD], "measured_cost_usd": measured[1] if measured else None,
+                "predicted_run": predicted_id, "measured_run": result.run_id, "status": result.status}
+        if measured:
+            pair["duration_error_pct"] = error_pct(row[m.DURATION_S], measured[0])
+            pair["cost_error_pct"] = error_pct(row[m.COST_USD], measured[1])
+        pairs.append(pair)
+        echo(f"confirm trial {row['trial']} on {backend}: predicted {row[m.DURATION_S]:.2f} s ${row[m.COST_USD]:.6f}"
+             + (f", measured {measured[0]:.2f} s ${measured[1]:.6f} ({pair['duration_error_pct']:+.0f}%, "
+                f"{pair['cost_error_pct']:+.0f}%)" if measured else f": {result.error or result.status}"))
+    checked = [pair for pair in pairs if "duration_error_pct" in pair]
+    metrics = {"confirm_runs": len(pairs), "confirm_finished": len(checked)}
+    if checked:
+        metrics["confirm_duration_error_pct"] = sum(abs(p["duration_error_pct"]) for p in checked) / len(checked)
+        metrics["confirm_cost_error_pct"] = sum(abs(p["cost_error_pct"]) for p in checked) / len(checked)
+    columns = list(dict.fromkeys(key for pair in pairs for key in pair))
+    table = r.Table("confirm", f"The front's {len(pairs)} fastest predicted configs, run for real on {backend}",
+                    columns, pairs, ["PREDICTED (backend=model) beside MEASURED: each row is one config (medians of "
+                                     "its repeats); confirm_*_error_pct on the parent run are the mean absolute "
+                                     "errors."])
+    parent.log(metrics=metrics, tags={"confirm_backend": backend})
+    parent.log_artifacts({"confirm.csv": r.to_csv(table), "confirm.md": r.to_markdown(table)})
 
 
 def _tell(study, trial, objective: list[float] | None):
