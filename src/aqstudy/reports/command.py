@@ -244,29 +244,36 @@ def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str
     _write(folder, "runs.csv", r.to_csv(r.runs_listing(study_runs)), written)
 
     figure_paths: dict[str, str] = {}
-    scaling = next((t for t in tables if t.name == "scaling"), None)
-    if scaling:
-        figure_paths["scaling"] = "figures/scaling.png"
-        (folder / "figures").mkdir(exist_ok=True)
-        figures.scaling_figure(scaling, path=folder / figure_paths["scaling"],
-                               title=f"{found.name}: duration against workers (dashed = ideal, hollow = capped)")
-    points = r.frontier_points(rows)
-    if points:
-        figure_paths["frontier"] = "figures/cost_vs_duration.png"
-        (folder / "figures").mkdir(exist_ok=True)
-        figures.frontier_figure([{**p, "label": label} for p, label in zip(points, _point_labels(points), strict=True)],
-                                path=folder / figure_paths["frontier"],
-                                title=f"{found.name}: modelled cost against duration, one dot per config")
+    measured, predicted = r.split_by_kind(rows)
+    for prefix, kind_rows, what in (("", measured, ""), (r.PREDICTED_PREFIX, predicted, "PREDICTED: ")):
+        scaling = next((t for t in tables if t.name == f"{prefix}scaling"), None)
+        if scaling:
+            figure_paths[f"{prefix}scaling"] = f"figures/{prefix}scaling.png"
+            (folder / "figures").mkdir(exist_ok=True)
+            figures.scaling_figure(scaling, path=folder / figure_paths[f"{prefix}scaling"],
+                                   title=f"{what}{found.name}: duration against workers (dashed = ideal, hollow = "
+                                         "capped)")
+        points = r.frontier_points(kind_rows)
+        if points:
+            figure_paths[f"{prefix}frontier"] = f"figures/{prefix}cost_vs_duration.png"
+            (folder / "figures").mkdir(exist_ok=True)
+            figures.frontier_figure([{**p, "label": label} for p, label in zip(points, _point_labels(points),
+                                                                               strict=True)],
+                                    path=folder / figure_paths[f"{prefix}frontier"],
+                                    title=f"{what}{found.name}: modelled cost against duration, one dot per config")
+    # The start-up figure and the timeline show measured runs when there are any, else predicted ones (said so).
+    shown_rows, shown_kind = (measured, "") if measured else (predicted, "PREDICTED: ")
 
     by_id = {row["run_id"]: row for row in rows}
     if timeline_run and timeline_run not in by_id:
         raise ReportError(f"report.timeline_run={timeline_run} is not a finished run of this report; pass the id "
                           "of one listed in runs.csv, or leave it out")
-    chosen = timeline_run or r.choose_timeline_run(rows)
-    label_of = _startup_label(rows)
+    chosen = timeline_run or r.choose_timeline_run(shown_rows)
+    chosen_kind = "PREDICTED: " if chosen and by_id[chosen].get(r.PREDICTED_TAG) else ""
+    label_of = _startup_label(shown_rows)
     samples: dict[str, dict[str, list[float]]] = {}
     calls_read = 0
-    ordered = sorted(rows, key=lambda row: tuple(r._sortable(row[a]) for a in STARTUP_GROUPING))
+    ordered = sorted(shown_rows, key=lambda row: tuple(r._sortable(row[a]) for a in STARTUP_GROUPING))
     for row in ordered[:max_call_files]:
         calls = read_calls(client, row["run_id"])
         if calls is None:
@@ -278,7 +285,7 @@ def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str
     if any(g["cold"] or g["warm"] for g in samples.values()):
         figure_paths["startup"] = "figures/startup.png"
         figures.startup_figure(samples, path=folder / figure_paths["startup"],
-                               title=f"{found.name}: start-up of map calls over {calls_read} runs")
+                               title=f"{shown_kind}{found.name}: start-up of map calls over {calls_read} runs")
     if chosen:
         calls = read_calls(client, chosen)
         submitted_at = r.job_submitted_at(calls or [], job_setup_s=(by_id.get(chosen, {}).get("metrics") or {})
@@ -287,7 +294,7 @@ def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str
             figure_paths["timeline"] = "figures/timeline.png"
             (folder / "figures").mkdir(exist_ok=True)
             timeline(calls, submitted_at=submitted_at, path=folder / figure_paths["timeline"],
-                     title=f"run {chosen[:r.SHORT_ID]}: {len(calls)} calls (outlined = cold start)")
+                     title=f"{chosen_kind}run {chosen[:r.SHORT_ID]}: {len(calls)} calls (outlined = cold start)")
     written += figure_paths.values()
     outcome.figures = list(figure_paths)
 
@@ -297,11 +304,12 @@ def make_report(*, tracking_uri: str, experiment: str | None, filter_string: str
     for table in tables:
         sections.append(f"## {table.title}\n\n{r.to_markdown(table)}\nFiles: `tables/{table.name}.md`, "
                         f"`.csv` (full run ids), `.tex`.\n")
-        figure = {"scaling": "scaling", "pareto": "frontier"}.get(table.name)
+        figure = {"scaling": "scaling", "pareto": "frontier", f"{r.PREDICTED_PREFIX}scaling": f"{r.PREDICTED_PREFIX}"
+                  "scaling", f"{r.PREDICTED_PREFIX}pareto": f"{r.PREDICTED_PREFIX}frontier"}.get(table.name)
         if figure in figure_paths:
             sections.append(f"![{table.title}]({figure_paths[figure]})\n")
-    for name, caption in (("startup", "Start-up distributions (cold against warm map calls)"),
-                          ("timeline", f"Call timeline of run {chosen}")):
+    for name, caption in (("startup", f"{shown_kind}Start-up distributions (cold against warm map calls)"),
+                          ("timeline", f"{chosen_kind}Call timeline of run {chosen}")):
         if name in figure_paths:
             sections.append(f"## {caption}\n\n![{caption}]({figure_paths[name]})\n")
     _write(folder, "README.md", header + "\n" + "\n".join(sections), written)
@@ -336,6 +344,11 @@ def _header(experiment: str, *, tracking_uri: str, filter_string: str, runs: lis
                                                                [run["metrics"] for run in study_runs])),
         f"- Machine making this report: {machine_description()}.",
     ]
+    predicted = [row for row in rows if row.get(r.PREDICTED_TAG)]
+    if predicted:
+        lines.append(f"- **{len(predicted)} of the {len(rows)} finished runs are PREDICTIONS** (backend=model, tag "
+                     "predicted=true: nothing ran). Their tables are named `predicted_*` and titled PREDICTED; no "
+                     "table mixes them with measured runs.")
     if note:
         lines.append(f"- Note: {note}")
     if len(runs) > len(study_runs):

@@ -46,6 +46,10 @@ CI_CAPTION = (f"Cells: median [95% CI] over the config's runs; the CI is the {st
               f"{SHORT_MARK} fewer than 6 runs: no such 95% interval exists, the bracket is min–max and holds the "
               f"median with 75% (3 runs), 87.5% (4) or 93.75% (5) confidence. {FEW_MARK} fewer than "
               f"{stats.MIN_RUNS} runs: too few to judge noise; repeat the config (+experiment=repeats).")
+#: Tag of a run predicted by ``backend=model`` (nothing ran); such runs are never in a table with measured ones.
+PREDICTED_TAG = "predicted"
+#: What names and titles a table of predicted runs, so that no reader takes it for a measurement.
+PREDICTED_PREFIX, PREDICTED_TITLE = "predicted_", "PREDICTED (backend=model, nothing ran): "
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,7 @@ def finished_rows(runs: Iterable[dict]) -> list[dict]:
         row[DIGEST_TAG] = tags.get(DIGEST_TAG)
         row[DIGEST_VERSION_TAG] = digest_version(tags)
         row[DATASET_SHA256] = tags.get(DATASET_SHA256)
+        row[PREDICTED_TAG] = tags.get(PREDICTED_TAG) == "true"
         rows.append(row)
     return rows
 
@@ -488,11 +493,28 @@ def results_table(rows: Sequence[dict]) -> Table:
 
 
 def all_tables(rows: Sequence[dict]) -> list[Table]:
-    """Every table the rows support (empty ones left out)."""
+    """Every table the rows support (empty ones left out); predicted runs apart from measured ones
+    (:func:`split_by_kind`), their tables named ``predicted_*`` and titled as predictions."""
+    measured, predicted = split_by_kind(rows)
+    tables = _tables(measured)
+    for table in _tables(predicted, results=False):  # a prediction computes no result to compare
+        table.name, table.title = PREDICTED_PREFIX + table.name, PREDICTED_TITLE + table.title
+        table.notes.append("Every number here was predicted by backend=model (runs tagged predicted=true): "
+                           "nothing ran. Measured runs, if any, are in the tables without the predicted_ prefix.")
+        tables.append(table)
+    return tables
+
+
+def split_by_kind(rows: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """(measured rows, predicted rows): a table never holds both."""
+    return ([row for row in rows if not row.get(PREDICTED_TAG)], [row for row in rows if row.get(PREDICTED_TAG)])
+
+
+def _tables(rows: Sequence[dict], *, results: bool = True) -> list[Table]:
     if not rows:
         return []
     tables = [scaling_table(rows), cost_table(rows), startup_table(rows), locality_table(rows), pareto_table(rows),
-              results_table(rows)]
+              *([results_table(rows)] if results else [])]
     return [table for table in tables if table]
 
 
