@@ -40,6 +40,7 @@ bench: setup  ## kernel, cold-start, end-to-end and whole-process benchmarks (pr
 	$(PY) benchmarks/cold_start.py
 	$(PY) benchmarks/end_to_end.py
 	$(PY) benchmarks/whole_process.py
+	$(PY) benchmarks/model.py
 
 mutate: setup  ## mutation score of the pure core (mutmut over the fast tests; ARGS=--reuse keeps mutants/)
 	$(PY) tools/mutate.py $(ARGS)

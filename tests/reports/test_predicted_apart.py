@@ -16,8 +16,10 @@ def run(run_id: str, *, workers: int, duration_s: float, predicted: bool) -> dic
 
 
 def test_predicted_and_measured_runs_get_tables_of_their_own_and_say_so():
-    runs = [run("m1", workers=1, duration_s=2.0, predicted=False), run("m2", workers=2, duration_s=1.2, predicted=False),
-            run("p1", workers=1, duration_s=1.9, predicted=True), run("p2", workers=2, duration_s=1.0, predicted=True)]
+    runs = [run("m1", workers=1, duration_s=2.0, predicted=False),
+            run("m2", workers=2, duration_s=1.2, predicted=False),
+            run("p1", workers=1, duration_s=1.9, predicted=True),
+            run("p2", workers=2, duration_s=1.0, predicted=True)]
     tables = r.all_tables(r.finished_rows(runs))
     measured = [t for t in tables if not t.name.startswith(r.PREDICTED_PREFIX)]
     predicted = [t for t in tables if t.name.startswith(r.PREDICTED_PREFIX)]

@@ -29,6 +29,20 @@ def object_sizes(cfg: Any) -> list[int]:
     return planned_sizes(cfg.dataset, data_size_gb=cfg.data_size)
 
 
+def lambda_usage(prediction, *, durations_s, memory_mb: int, region: str, bucket_region: str,
+                 architecture: str = "x86_64", ephemeral_mb: int = 512):
+    """What a predicted Lambda job bills, in :class:`aqstudy.measure.cost.RunUsage` terms: its invocations, the
+    INIT of each new environment, the dataset's GETs and bytes, and Lithops' own requests as simulated."""
+    from aqstudy.measure import cost as c
+
+    return c.RunUsage(invocation_durations_s=tuple(durations_s), memory_mb=int(memory_mb), region=region,
+                      bucket_region=bucket_region, architecture=architecture,
+                      init_durations_s=tuple(prediction.init_durations_s), ephemeral_mb=ephemeral_mb,
+                      data_requests=c.S3Requests(get=prediction.data_gets), data_bytes_read=prediction.data_bytes_read,
+                      lithops_requests=c.S3Requests(get=prediction.lithops_gets, put=prediction.lithops_puts,
+                                                    list=prediction.lithops_lists))
+
+
 def function_key(cfg: Any) -> tuple:
     """What identifies one Lambda function, whose warm environments later runs of a sweep can reuse."""
     backend = cfg.backend
@@ -102,22 +116,17 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
     result.metrics |= m.derive_metrics(calls=calls, submitted_at=prediction.submitted_at,
                                        finished_at=prediction.finished_at, effective_workers=plan.effective,
                                        input_bytes=sum(sizes))
-    architecture, ephemeral_mb = backend.architecture, int(backend.ephemeral_storage_mb)
-    if backend.platform == "aws_lambda":
-        lithops_requests = c.S3Requests(get=prediction.lithops_gets, put=prediction.lithops_puts,
-                                        list=prediction.lithops_lists)
-        init = tuple(prediction.init_durations_s)
-    else:  # priced exactly as a measured localhost run is (aqstudy.measure.usage.run_usage)
+    usage = lambda_usage(prediction, durations_s=durations, memory_mb=cfg.memory, region=cfg.region,
+                         bucket_region=cfg.bucket_region, architecture=backend.architecture,
+                         ephemeral_mb=int(backend.ephemeral_storage_mb))
+    if backend.platform == "localhost":  # priced exactly as a measured localhost run is (measure.usage.run_usage)
+        from dataclasses import replace
+
         maps = [row for row in calls if row["phase"] == "map"]
-        lithops_requests = c.lithops_requests(
+        usage = replace(usage, init_durations_s=(), lithops_requests=c.lithops_requests(
             jobs=2 if cfg.reduce == "function" else 1, invocations=len(durations), map_calls=len(maps),
             reduce_calls=len(calls) - len(maps), duration_s=result.metrics[m.DURATION_S],
-            monitoring_interval_s=float(backend.monitoring_interval), reduce_poll_s=backend.reduce_poll_s)
-        init = ()
-    usage = c.RunUsage(invocation_durations_s=tuple(durations), memory_mb=int(cfg.memory), region=cfg.region,
-                       bucket_region=cfg.bucket_region, architecture=architecture, init_durations_s=init,
-                       ephemeral_mb=ephemeral_mb, data_requests=c.S3Requests(get=prediction.data_gets),
-                       data_bytes_read=prediction.data_bytes_read, lithops_requests=lithops_requests)
+            monitoring_interval_s=float(backend.monitoring_interval), reduce_poll_s=backend.reduce_poll_s))
     result.metrics |= c.run_cost(usage).metrics() | {
         "invocations": len(durations),
         "s3_get_requests": usage.data_requests.get + usage.lithops_requests.get,
@@ -128,6 +137,17 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
         "simulation_s": simulated_s,
         **{f"{BREAKDOWN_PREFIX}{name}": value for name, value in prediction.breakdown.items()},
     }
+    if cfg.warm_up and backend.platform == "aws_lambda":
+        # Priced as a real run prices its warm-up (aqstudy.measure.usage): `workers` calls kept busy for
+        # WARM_UP_CALL_S in new environments, apart from the measured job.
+        from aqstudy.backends.warm_up import WARM_UP_CALL_S
+
+        warm_usage = c.RunUsage(invocation_durations_s=(WARM_UP_CALL_S,) * plan.effective, memory_mb=int(cfg.memory),
+                                region=cfg.region, bucket_region=cfg.bucket_region, architecture=backend.architecture,
+                                init_durations_s=(platform.init_s,) * plan.effective,
+                                ephemeral_mb=int(backend.ephemeral_storage_mb))
+        result.metrics |= {"warmup_cost_usd": c.run_cost(warm_usage).total_usd, "warmup_calls": plan.effective,
+                           "warmup_cold_starts": plan.effective}
     result.tags["cost_init"] = backend_named(backend.name).cold_init_note(backend)
     artifacts["calls.csv"] = _csv(calls, m.CALL_COLUMNS)
     artifacts["breakdown.json"] = dumps(prediction.breakdown)
