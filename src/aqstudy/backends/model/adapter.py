@@ -29,20 +29,6 @@ def object_sizes(cfg: Any) -> list[int]:
     return planned_sizes(cfg.dataset, data_size_gb=cfg.data_size)
 
 
-def lambda_usage(prediction, *, durations_s, memory_mb: int, region: str, bucket_region: str,
-                 architecture: str = "x86_64", ephemeral_mb: int = 512):
-    """What a predicted Lambda job bills, in :class:`aqstudy.measure.cost.RunUsage` terms: its invocations, the
-    INIT of each new environment, the dataset's GETs and bytes, and Lithops' own requests as simulated."""
-    from aqstudy.measure import cost as c
-
-    return c.RunUsage(invocation_durations_s=tuple(durations_s), memory_mb=int(memory_mb), region=region,
-                      bucket_region=bucket_region, architecture=architecture,
-                      init_durations_s=tuple(prediction.init_durations_s), ephemeral_mb=ephemeral_mb,
-                      data_requests=c.S3Requests(get=prediction.data_gets), data_bytes_read=prediction.data_bytes_read,
-                      lithops_requests=c.S3Requests(get=prediction.lithops_gets, put=prediction.lithops_puts,
-                                                    list=prediction.lithops_lists))
-
-
 def function_key(cfg: Any) -> tuple:
     """What identifies one Lambda function, whose warm environments later runs of a sweep can reuse."""
     backend = cfg.backend
@@ -52,28 +38,28 @@ def function_key(cfg: Any) -> tuple:
 
 def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
     """Predict the run described by ``cfg``; fill ``result`` and ``artifacts`` as :func:`aqstudy.study.runner._run`
-    does for a measured run. A prediction that fails (timeout, out of memory, over the account's concurrency)
-    is recorded with its calls and raised as a ``StudyError`` naming the reason.
+    does for a measured run, through the runner's own recording of calls, metrics and cost. A prediction that
+    fails (timeout, out of memory, over the account's concurrency) is recorded with its calls and raised as a
+    ``StudyError`` naming the reason.
     """
     import tempfile
     import time
+    from types import SimpleNamespace
 
-    from aqstudy.analysis import DIGEST_TAG  # noqa: F401  (a predicted run has no result digest)
     from aqstudy.backends import backend_named
-    from aqstudy.backends.engine import invocation_durations
     from aqstudy.backends.lithops_config import resolve_chunksize
     from aqstudy.backends.model.platforms import build_platform
     from aqstudy.backends.model.plugin import _calibration, dumps
     from aqstudy.backends.model.simulator import JobSpec, simulate
-    from aqstudy.measure import cost as c
-    from aqstudy.measure import metrics as m
     from aqstudy.reports.figures import timeline
-    from aqstudy.study.runner import StudyError, _csv, run_tags
+    from aqstudy.study.conditions import INVOKER_THREADS, NO_INVOKER_POOL, client_params
+    from aqstudy.study.runner import StudyError, _csv, _record_calls, run_tags
 
     backend = cfg.backend
+    plugin = backend_named(backend.name)
     calibration = _calibration(backend.calibration)
     sizes = object_sizes(cfg)
-    plan = backend_named(backend.name).concurrency(workers=cfg.workers, backend=backend)
+    plan = plugin.concurrency(workers=cfg.workers, backend=backend)
     if plan.capped_reason:
         result.tags["workers_capped"] = "true"
     chunksize = resolve_chunksize(cfg.chunksize, objects=len(sizes), workers=cfg.workers)
@@ -90,10 +76,20 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
     warm_envs = 0 if cfg.force_cold_start else warm.get(key, 0)
     if cfg.warm_up:
         warm_envs = max(warm_envs, plan.effective)
+    # A repeat samples the model's randomness anew; the same (seed, repeat) gives the same prediction.
+    seed = backend.seed * 100_003 + cfg.repeat
+    objects = [{"size": size} for size in sizes]
     result.params |= {"effective_workers": plan.effective, "objects": len(sizes), "input_bytes": sum(sizes),
-                      "effective_chunksize": chunksize, "dataset_prefix": "(predicted: nothing staged)"}
-    result.tags |= run_tags(cfg) | {"calibration": calibration.label, "warm_environments_at_start": str(warm_envs)}
-    result.input_bytes, result.effective_workers = sum(sizes), plan.effective
+                      "effective_chunksize": chunksize, "dataset_prefix": "(predicted: nothing staged)",
+                      **client_params(), INVOKER_THREADS: backend.invoke_pool_threads if backend.platform ==
+                      "aws_lambda" else NO_INVOKER_POOL}
+    conditions, condition_tags = plugin.run_conditions(cfg)
+    result.metrics |= conditions
+    result.tags |= condition_tags | run_tags(cfg) | {"calibration": calibration.label,
+                                                     "warm_environments_at_start": str(warm_envs),
+                                                     "model_seed": str(seed)}
+    result.input_bytes, result.effective_workers, result.objects = sum(sizes), plan.effective, objects
+    result.chunksize = chunksize
     artifacts["parameters.csv"] = _csv(parameter_rows, ("name", "value", "unit", "source", "date", "kind"))
     artifacts[f"calibration/{Path(calibration.path).name}"] = Path(calibration.path).read_text()
 
@@ -104,57 +100,39 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
     spec = JobSpec(object_bytes=tuple(sizes), chunksize=chunksize, workers=plan.effective, memory_mb=cfg.memory,
                    cross_region=cfg.region != cfg.bucket_region, reduce=cfg.reduce,
                    spawn_reducer=backend.spawn_reducer, reduce_poll_s=backend.reduce_poll_s,
-                   timeout_s=float(backend.timeout_s), warm_envs=warm_envs, seed=backend.seed,
+                   timeout_s=float(backend.timeout_s), warm_envs=warm_envs, seed=seed,
                    base_epoch_s=round(time.time(), 3))
     started = time.perf_counter()
     prediction = simulate(spec, platform)
     simulated_s = time.perf_counter() - started
     if backend.platform == "aws_lambda" and prediction.status == "FINISHED":
         warm[key] = prediction.idle_envs_after
-    calls = prediction.calls
-    durations = invocation_durations(calls)
-    result.metrics |= m.derive_metrics(calls=calls, submitted_at=prediction.submitted_at,
-                                       finished_at=prediction.finished_at, effective_workers=plan.effective,
-                                       input_bytes=sum(sizes))
-    usage = lambda_usage(prediction, durations_s=durations, memory_mb=cfg.memory, region=cfg.region,
-                         bucket_region=cfg.bucket_region, architecture=backend.architecture,
-                         ephemeral_mb=int(backend.ephemeral_storage_mb))
-    if backend.platform == "localhost":  # priced exactly as a measured localhost run is (measure.usage.run_usage)
-        from dataclasses import replace
+    warm_job = None
+    if cfg.warm_up and backend.platform == "aws_lambda":
+        # Priced as a real run prices its warm-up: `workers` calls kept busy in new environments, apart.
+        from aqstudy.backends.warm_up import WARM_UP_CALL_S, WarmUp
 
-        maps = [row for row in calls if row["phase"] == "map"]
-        usage = replace(usage, init_durations_s=(), lithops_requests=c.lithops_requests(
-            jobs=2 if cfg.reduce == "function" else 1, invocations=len(durations), map_calls=len(maps),
-            reduce_calls=len(calls) - len(maps), duration_s=result.metrics[m.DURATION_S],
-            monitoring_interval_s=float(backend.monitoring_interval), reduce_poll_s=backend.reduce_poll_s))
-    result.metrics |= c.run_cost(usage).metrics() | {
-        "invocations": len(durations),
-        "s3_get_requests": usage.data_requests.get + usage.lithops_requests.get,
-        "s3_put_requests": usage.data_requests.put + usage.lithops_requests.put,
-        "s3_list_requests": usage.data_requests.list + usage.lithops_requests.list,
+        warm_job = WarmUp(calls=plan.effective, wall_s=WARM_UP_CALL_S + platform.init_s,
+                          durations_s=[WARM_UP_CALL_S] * plan.effective, cold_starts=plan.effective)
+    outcome = SimpleNamespace(calls=prediction.calls, submitted_at=prediction.submitted_at,
+                              finished_at=prediction.finished_at)
+    _record_calls(cfg, outcome, result, artifacts, input_bytes=sum(sizes), workers=plan.effective,
+                  chunksize=chunksize, objects=objects, warm=warm_job)
+    result.metrics |= {
         "results_in_hand_s": prediction.results_in_hand_at - prediction.submitted_at,
         "environments_created": prediction.envs_created,
         "simulation_s": simulated_s,
+        # What the simulation itself counted (the cost terms above come from the shared cost path).
+        f"{BREAKDOWN_PREFIX}lithops_get_requests": prediction.lithops_gets,
+        f"{BREAKDOWN_PREFIX}lithops_put_requests": prediction.lithops_puts,
+        f"{BREAKDOWN_PREFIX}lithops_list_requests": prediction.lithops_lists,
         **{f"{BREAKDOWN_PREFIX}{name}": value for name, value in prediction.breakdown.items()},
     }
-    if cfg.warm_up and backend.platform == "aws_lambda":
-        # Priced as a real run prices its warm-up (aqstudy.measure.usage): `workers` calls kept busy for
-        # WARM_UP_CALL_S in new environments, apart from the measured job.
-        from aqstudy.backends.warm_up import WARM_UP_CALL_S
-
-        warm_usage = c.RunUsage(invocation_durations_s=(WARM_UP_CALL_S,) * plan.effective, memory_mb=int(cfg.memory),
-                                region=cfg.region, bucket_region=cfg.bucket_region, architecture=backend.architecture,
-                                init_durations_s=(platform.init_s,) * plan.effective,
-                                ephemeral_mb=int(backend.ephemeral_storage_mb))
-        result.metrics |= {"warmup_cost_usd": c.run_cost(warm_usage).total_usd, "warmup_calls": plan.effective,
-                           "warmup_cold_starts": plan.effective}
-    result.tags["cost_init"] = backend_named(backend.name).cold_init_note(backend)
-    artifacts["calls.csv"] = _csv(calls, m.CALL_COLUMNS)
     artifacts["breakdown.json"] = dumps(prediction.breakdown)
-    with tempfile.TemporaryDirectory() as folder:
-        path = timeline(calls, submitted_at=prediction.submitted_at, path=Path(folder) / "timeline.png",
+    with tempfile.TemporaryDirectory() as folder:  # the runner's timeline, titled as what it is
+        path = timeline(prediction.calls, submitted_at=prediction.submitted_at, path=Path(folder) / "timeline.png",
                         title=f"PREDICTED ({backend.platform}, model v{_version()}): {cfg.analysis.name}, "
-                              f"{len(calls)} calls, {plan.effective} workers")
+                              f"{len(prediction.calls)} calls, {plan.effective} workers")
         artifacts["timeline.png"] = path.read_bytes()
     if prediction.status != "FINISHED":
         raise StudyError(f"predicted to fail: {prediction.error}")

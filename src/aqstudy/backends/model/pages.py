@@ -36,13 +36,25 @@ def _md_table(columns: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cost(prediction: Prediction, *, memory_mb: int, region: str = "us-east-1", bucket_region: str = "us-east-1"):
-    from aqstudy.backends.engine import invocation_durations
-    from aqstudy.backends.model.adapter import lambda_usage
+def _cost(prediction: Prediction, *, spec: JobSpec, region: str = "us-east-1", bucket_region: str = "us-east-1"):
+    """The bill of a predicted Lambda job, priced as :mod:`aqstudy.measure.usage` prices a run (invocations by
+    chunking, the INIT of each new environment, requests by Lithops' formula at the aws_lambda polling)."""
+    from aqstudy.backends.base import aws_lambda_polling
     from aqstudy.measure import cost as c
+    from aqstudy.measure.invocations import invocation_durations_s
 
-    usage = lambda_usage(prediction, durations_s=invocation_durations(prediction.calls), memory_mb=memory_mb,
-                         region=region, bucket_region=bucket_region)
+    calls, polling = prediction.calls, aws_lambda_polling()
+    durations = invocation_durations_s(calls, chunksize=spec.chunksize)
+    maps = [row for row in calls if row["phase"] == "map"]
+    usage = c.RunUsage(
+        invocation_durations_s=tuple(durations), memory_mb=spec.memory_mb, region=region, bucket_region=bucket_region,
+        init_durations_s=tuple(prediction.init_durations_s),
+        data_requests=c.S3Requests(get=len(maps)), data_bytes_read=sum(spec.object_bytes),
+        lithops_requests=c.lithops_requests(jobs=2, invocations=len(durations), map_calls=len(maps),
+                                            reduce_calls=len(calls) - len(maps),
+                                            duration_s=prediction.finished_at - prediction.submitted_at,
+                                            monitoring_interval_s=polling.monitoring_interval_s,
+                                            reduce_poll_s=polling.reduce_poll_s))
     return c.run_cost(usage)
 
 
@@ -189,7 +201,7 @@ def time_and_money_page(calibration: cal.Calibration) -> str:
         for warm in (False, True):
             spec, platform, p = lambda_job(calibration, workers=workers, data_gb=data_gb, warm=warm)
             b = p.breakdown
-            cost = _cost(p, memory_mb=spec.memory_mb)
+            cost = _cost(p, spec=spec)
             maps = [c for c in p.calls if c["phase"] == "map"]
             import_s = sum(_imports(platform, spec, row) for row in maps)
             rows.append([f"{workers} × {data_gb:g} GB", "warm" if warm else "cold", b["duration_s"],
@@ -239,7 +251,7 @@ def sensitivity_page(calibration: cal.Calibration) -> str:
              "## duration_s\n\n" + sensitivity_table(spec, platform, measure=lambda p: p.finished_at - p.submitted_at,
                                                      label="duration_s"),
              "\n## cost_usd\n\n" + sensitivity_table(
-                 spec, platform, measure=lambda p: _cost(p, memory_mb=spec.memory_mb).total_usd, label="cost_usd")]
+                 spec, platform, measure=lambda p: _cost(p, spec=spec).total_usd, label="cost_usd")]
     return "\n".join(parts)
 
 

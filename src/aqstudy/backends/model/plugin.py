@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 from omegaconf import MISSING, OmegaConf
 
-from aqstudy.backends.base import Backend, Concurrency
+from aqstudy.backends.base import Backend, Concurrency, LambdaPolling, aws_lambda_polling
 from aqstudy.config import ConfigError
 from aqstudy.config.schema import BackendConfig
 
@@ -151,10 +151,37 @@ class ModelBackend(Backend):
     def lambda_pricing(self, backend: Any) -> tuple[str, int]:
         return backend.architecture, int(backend.ephemeral_storage_mb)
 
+    def cold_init_s(self, backend: Any) -> float:
+        """The INIT the simulation gives a new Lambda environment (none on localhost): priced per cold
+        invocation by the same cost path as a measured run."""
+        if backend.platform != "aws_lambda":
+            return 0.0
+        from aqstudy.backends.model.platforms import build_platform
+
+        platform, _ = build_platform(_calibration(backend.calibration), platform="aws_lambda", kernel=backend.kernel,
+                                     packaging=backend.packaging)
+        return platform.init_s
+
     def cold_init_note(self, backend: Any) -> str:
         if backend.platform == "aws_lambda":
-            return "predicted INIT of each new environment (model)"
+            return f"predicted INIT of {self.cold_init_s(backend):.3f} s per new environment (model)"
         return "not priced (no Lambda INIT on localhost)"
+
+    def lambda_polling(self, backend: Any) -> LambdaPolling:
+        if backend.platform != "aws_lambda":  # priced as a measured localhost run is
+            return aws_lambda_polling()
+        poll = backend.reduce_poll_s
+        return LambdaPolling(float(backend.monitoring_interval), poll, (
+            f"as the predicted run polls: a LIST of the job's statuses every {float(backend.monitoring_interval):g} "
+            "s, the reduce's status " + (f"read every {float(poll):g} s" if poll else "through Lithops' wait")))
+
+    def run_conditions(self, cfg: Any) -> tuple[dict[str, float], dict[str, str]]:
+        from aqstudy.study.conditions import ACCOUNT_CONCURRENCY
+
+        if cfg.backend.platform != "aws_lambda":
+            return {}, {}
+        return {ACCOUNT_CONCURRENCY: float(cfg.backend.account_concurrency)}, {
+            ACCOUNT_CONCURRENCY: "assumed by the model (backend.account_concurrency)"}
 
     def predict(self, cfg: Any, *, result: Any, artifacts: dict) -> None:
         """Predict the run: fill ``result`` (params, metrics, tags, summary) and ``artifacts`` as a run would."""

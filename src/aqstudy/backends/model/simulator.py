@@ -47,6 +47,7 @@ from aqstudy.backends.model.parameters import (
     vcpu_share,
     visible_vcpus,
 )
+from aqstudy.measure.metrics import CALL_COLUMNS
 
 PLATFORMS = ("aws_lambda", "localhost")
 REDUCE_MODES = ("function", "client")
@@ -651,7 +652,7 @@ class _Simulation:
         exec_s = (call.worker_end - call.worker_start) if call.worker_end is not None and call.worker_start \
             is not None else None
         startup = (call.func_start - call.submit) if call.func_start is not None and call.submit is not None else None
-        return {
+        row = {
             "phase": call.phase, "call_id": f"{call.job}-{call.index:05d}",
             "activation_id": f"sim-{call.job}-{invocation.index:05d}", "status": call.status,
             "attempts": 1, "error": call.error,
@@ -663,8 +664,8 @@ class _Simulation:
             "cpu_usage_pct": call.cpu_pct, "net_recv_bytes": call.recv_bytes or None,
             "net_sent_bytes": call.sent_bytes or None, "worker_calls": len(invocation.calls),
             "input_bytes": call.input_bytes if call.phase == "map" else None,
-            "records": None, "invalid_records": None, "slow_path_records": None,
         }
+        return {name: row.get(name) for name in CALL_COLUMNS}  # the rest (records …) a prediction does not know
 
 
 class _SharedCPU:
