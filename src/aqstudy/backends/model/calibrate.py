@@ -2,9 +2,12 @@
 
     python -m aqstudy.backends.model.calibrate [--out calibration/this-machine.json] [--repeats 5] [--quick]
 
-What it measures (each a median of ``--repeats`` samples, the samples kept in the file):
+What it measures (``--repeats`` samples each, all kept in the file). The machine may be shared: speeds and import
+times keep their least disturbed sample (the fastest), figures of this machine's localhost backend their median
+(they describe the machine as it is loaded now).
 
-- numpy matmul GFLOPS on one core (one BLAS thread), against which the published Lambda figure is set;
+- numpy matmul GFLOPS on one core (one BLAS thread), against which the published Lambda figure is set, and
+  each kernel's map MB/s per core, alternately in one process so that load cancels out of their ratio;
 - in fresh interpreters: the import of Lithops' Lambda handler (what INIT runs), of numpy + pandas + pyarrow
   (the libraries of the published INIT figure), and a fork of the handler's process;
 - for each kernel (this project's scanner, the original study's pandas code), in a process forked from one
@@ -100,8 +103,9 @@ print(data.decode())
 
 #: One object through each kernel as a Lambda call runs it (the project's streams it; the original reads it all).
 _WORK = {
-    "project": ("from aqstudy.kernel import aggregate as kernel\n"
-                "with open(path, 'rb') as f:\n    kernel.to_ipc(kernel.partial_from_reader(f).table)"),
+    "project": ("import os\nfrom aqstudy.kernel import functions\n"
+                "class Storage:\n    def get_object(self, bucket, key, stream=False):\n        return open(key, 'rb')\n"
+                "functions.map_object('calibration', path, os.path.getsize(path), Storage())"),
     "original": "from aqstudy.kernel import original\ndata = open(path, 'rb').read()\noriginal.day_average_map(data)",
 }
 
@@ -120,20 +124,64 @@ samples.sort()
 print(json.dumps({{"s": samples[len(samples) // 2]}}))
 """
 
-_MATMUL = """
-import json, time
+#: One process, one BLAS thread: numpy matmul samples alternating with each kernel's map over one object, so
+#: that each kernel sample has a matmul sample taken under the same load beside it (see :func:`measure_cpu`).
+_CPU_PROBE = """
+import json, os, sys, time
 import numpy as np
+from aqstudy import kernel
+from aqstudy.kernel import functions, original
+path = {path!r}
+data = open(path, "rb").read()
+class Storage:
+    def get_object(self, bucket, key, stream=False):
+        return open(path, "rb")
 n = 1024
 a, b = np.random.default_rng(0).random((n, n)), np.random.default_rng(1).random((n, n))
 a @ b
-samples = []
-for _ in range({repeats}):
+kernel.warm()
+def gflops():
     t = time.perf_counter()
     for _ in range(3):
         a @ b
-    samples.append(3 * 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
-print(json.dumps({{"gflops": samples}}))
+    return 3 * 2 * n ** 3 / (time.perf_counter() - t) / 1e9
+def project():
+    t = time.perf_counter()
+    functions.map_object("calibration", path, len(data), Storage())
+    return len(data) / 1e6 / (time.perf_counter() - t)
+def pandas_map():
+    t = time.perf_counter()
+    original.day_average_map(data)
+    return len(data) / 1e6 / (time.perf_counter() - t)
+out = {{"gflops": [], "project": [], "original": []}}
+for index in range({repeats}):
+    for name, run in (("project", project), ("original", pandas_map)):
+        if name == "original" and index % 2:
+            continue  # the pandas map takes seconds: every other round
+        before = gflops()
+        speed = run()
+        after = gflops()
+        out["gflops"] += [before, after]
+        out[name].append([speed, (before + after) / 2])
+print(json.dumps(out))
 """
+
+
+def measure_cpu(path: Path, repeats: int) -> dict:
+    """This core's matmul GFLOPS and each kernel's MB/s, measured alternately in one process (one BLAS thread).
+
+    On a shared machine every sample is slowed by whatever else runs at that moment. A kernel sample is
+    therefore scaled by the matmul samples taken just before and after it: ``mb_s × G / g`` where ``g`` is
+    their mean and ``G`` the fastest matmul sample of the run. Load cancels out of ``kernel_mb_s / G``, which is
+    all a Lambda prediction uses (``kernel_mb_s × cpu_ratio``, ``cpu_ratio`` being the Lambda GFLOPS over ``G``).
+    """
+    one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    probe = _run_python(_CPU_PROBE.format(path=str(path), repeats=2 * repeats), env=one_thread)
+    best = fastest(probe["gflops"])
+    speeds = {name: median([speed * best / around for speed, around in probe[name]]) for name in cal.KERNELS}
+    return {"matmul_gflops_per_core": best, "kernel_mb_s": speeds,
+            "how": "numpy float64 1,024×1,024 matmul, one BLAS thread, alternating with each kernel's map",
+            "samples": probe}
 
 
 def machine_facts() -> dict:
@@ -146,7 +194,7 @@ def machine_facts() -> dict:
                 break
     except OSError:
         model = platform.processor()
-    from aqstudy.backends.lithops_config import this_machine
+    from aqstudy.backends.localhost import this_machine
 
     facts = this_machine()
     return {"cpu_model": model, "cores": facts["cpu_count"], "memory_mb": facts["total_memory_mb"],
@@ -158,19 +206,23 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def fastest(values: list[float]) -> float:
+    """The least disturbed of repeated speed samples (MB/s, GFLOPS): on a shared machine other processes only
+    ever slow a sample down, so the best one is the closest to what a core does."""
+    return float(max(values))
+
+
+def quickest(values: list[float]) -> float:
+    """The least disturbed of repeated time samples (seconds), as :func:`fastest`."""
+    return float(min(values))
+
+
 def measure_imports(repeats: int) -> dict:
     handler = [_run_python(_FRESH_IMPORT.format(imports=HANDLER_IMPORTS))["s"] for _ in range(repeats)]
     reference = [_run_python(_FRESH_IMPORT.format(imports=REFERENCE_IMPORTS))["s"] for _ in range(repeats)]
     fork = [_run_python(_FORK.format(handler=HANDLER_IMPORTS))["s"] for _ in range(repeats)]
-    return {"handler_s": median(handler), "reference_libs_s": median(reference), "fork_s": median(fork),
+    return {"handler_s": quickest(handler), "reference_libs_s": quickest(reference), "fork_s": quickest(fork),
             "samples": {"handler_s": handler, "reference_libs_s": reference, "fork_s": fork}}
-
-
-def measure_matmul(repeats: int) -> dict:
-    one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    samples = _run_python(_MATMUL.format(repeats=repeats), env=one_thread)["gflops"]
-    return {"matmul_gflops_per_core": median(samples), "samples": samples,
-            "how": "numpy float64 1,024×1,024 matmul, one BLAS thread"}
 
 
 def synthetic_objects(count: int) -> list[bytes]:
@@ -181,8 +233,11 @@ def synthetic_objects(count: int) -> list[bytes]:
     return [generator.object_bytes_for(index) for index in range(count)]
 
 
-def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) -> dict:
-    """One kernel's profile: call imports and memory (forked, as Lambda runs a call), speed and ratios."""
+def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int, *, kernel_mb_s: float) -> dict:
+    """One kernel's profile: call imports and memory (forked, as Lambda runs a call), output and reduce.
+
+    :param kernel_mb_s: its map's MB/s per core, from :func:`measure_cpu`.
+    """
     import pickle
 
     path = folder / "object-0.ndjson"
@@ -192,35 +247,28 @@ def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) 
     imports = [sample["import_s"] for sample in forked]
     base = [sample["base_mb"] for sample in forked]
     peak = [sample["peak_mb"] for sample in forked]
-    speed, outputs, reduce_speed, reduce_ratio = [], [], [], []
+    outputs, reduce_speed, reduce_ratio = [], [], []
     if name == "project":
-        import io
-
-        from aqstudy.kernel import aggregate as kernel
+        # Through the function's own entry points, as Lithops calls them (the object as a stream).
+        from aqstudy import kernel
+        from aqstudy.kernel import functions
 
         kernel.warm()
-        for _ in range(repeats):
-            started = time.perf_counter()
-            payload = kernel.to_ipc(kernel.partial_from_reader(io.BytesIO(objects[0])).table)
-            speed.append(len(objects[0]) / 1e6 / (time.perf_counter() - started))
-        partials = [kernel.to_ipc(kernel.partial_from_reader(io.BytesIO(data)).table) for data in objects]
+        storage = _StreamStorage(objects)
+        results = [functions.map_object("calibration", str(i), len(data), storage) for i, data in enumerate(objects)]
+        partials = [result["partial"] for result in results]
         outputs = [len(p) / len(d) for p, d in zip(partials, objects, strict=True)]
-        kernel.combine_ipc(partials[:2])  # the first group_by imports pyarrow.acero
+        functions.reduce_partials(results[:2])  # the reduce's first call imports what it needs
         for _ in range(repeats):
             started = time.perf_counter()
-            combined = kernel.to_ipc(kernel.combine_ipc(partials))
+            combined = functions.reduce_partials(results)["combined"]
             reduce_speed.append(sum(map(len, partials)) / 1e6 / (time.perf_counter() - started))
             reduce_ratio.append(len(combined) / sum(map(len, partials)))
-        del payload
     else:
         from aqstudy.kernel import original
 
-        for _ in range(max(2, repeats // 2)):
-            started = time.perf_counter()
-            text = original.day_average_map(objects[0])
-            speed.append(len(objects[0]) / 1e6 / (time.perf_counter() - started))
         # Lithops pickles what a function returns: the bytes uploaded are the pickled JSON text.
-        partials = [text] + [original.day_average_map(data) for data in objects[1:]]
+        partials = [original.day_average_map(data) for data in objects]
         outputs = [len(pickle.dumps(p)) / len(d) for p, d in zip(partials, objects, strict=True)]
         for _ in range(max(2, repeats // 2)):
             started = time.perf_counter()
@@ -229,26 +277,36 @@ def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int) 
             reduce_ratio.append(len(pickle.dumps(combined)) / sum(len(pickle.dumps(p)) for p in partials))
     object_mb = len(objects[0]) / 1e6
     return {
-        "kernel_mb_s": median(speed), "output_ratio": median(outputs), "threads": 1,
-        "overlaps_read": name == "project", "call_import_s": median(imports), "peak_base_mb": median(base),
+        "kernel_mb_s": kernel_mb_s, "output_ratio": median(outputs), "threads": 1,
+        "overlaps_read": name == "project", "call_import_s": quickest(imports), "peak_base_mb": median(base),
         "peak_mb_per_input_mb": max(0.0, (median(peak) - median(base)) / object_mb),
-        "reduce_mb_s": median(reduce_speed), "reduce_output_ratio": median(reduce_ratio),
-        "samples": {"kernel_mb_s": speed, "output_ratio": outputs, "call_import_s": imports, "peak_base_mb": base,
+        "reduce_mb_s": fastest(reduce_speed), "reduce_output_ratio": median(reduce_ratio),
+        "samples": {"output_ratio": outputs, "call_import_s": imports, "peak_base_mb": base,
                     "peak_mb": peak, "reduce_mb_s": reduce_speed},
     }
+
+
+class _StreamStorage:
+    """Objects in memory served as Lithops' S3 storage serves them to a map: a stream per ``get_object``."""
+
+    def __init__(self, objects: list[bytes]):
+        self.objects = objects
+
+    def get_object(self, bucket: str, key: str, stream: bool = False):
+        import io
+
+        return io.BytesIO(self.objects[int(key)])
 
 
 def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
     """Lithops' localhost backend from real study runs (eight 25 MB objects, the default config): one worker
     for the start-up, per-call and reduce figures; as many workers as cores for how many cores the worker
     processes really get (on a shared machine, fewer than it has)."""
-    from aqstudy.study.paths import PROJECT_ROOT, point_lithops_at
+    from aqstudy.study.paths import point_lithops_at
 
     home = folder / "lithops"
     point_lithops_at(home)
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
+    from aqstudy.config.schema import compose_config
     from aqstudy.study.runner import run_study
 
     cores = os.cpu_count() or 1
@@ -259,14 +317,10 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
         "job_create_s", "cold_start_s", "call_pre_s", "call_post_s", "call_idle_s", "map_mb_s",
         "reduce_start_s", "reduce_func_s", "reduce_end_s", "effective_cores")}
     partial_mb = []
-    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        one = compose(config_name="config", overrides=[*overrides, "workers=1"])
-        many = compose(config_name="config", overrides=[*overrides, f"workers={cores}"])
+    one, many = [*overrides, "workers=1"], [*overrides, f"workers={cores}"]
 
-    def run(cfg, index):
-        cfg = OmegaConf.to_container(cfg, resolve=True)
-        cfg["repeat"] = index
-        result = run_study(cfg)
+    def run(axes, index):
+        result = run_study(compose_config([*axes, f"repeat={index}"]))
         if result.status != "FINISHED":
             raise RuntimeError(f"localhost calibration run failed: {result.error}")
         return result, _calls_of(folder, result.run_id)
@@ -331,22 +385,24 @@ def calibrate(*, repeats: int = 5, objects: int = 4, localhost: bool = True, ech
     started = time.perf_counter()
     data: dict = {"format": cal.FORMAT, "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "machine": machine_facts()}
-    echo("calibrate: numpy matmul on one core …")
-    matmul = measure_matmul(repeats)
-    data["cpu"] = matmul
-    echo(f"  {matmul['matmul_gflops_per_core']:.1f} GFLOPS per core")
+    echo(f"calibrate: generating {objects} synthetic 25 MB objects …")
+    blobs = synthetic_objects(objects)
     echo("calibrate: imports in fresh interpreters …")
     data["imports"] = measure_imports(repeats)
     echo(f"  handler {data['imports']['handler_s']:.3f} s, numpy+pandas+pyarrow "
          f"{data['imports']['reference_libs_s']:.3f} s, fork {data['imports']['fork_s'] * 1000:.1f} ms")
-    echo(f"calibrate: generating {objects} synthetic 25 MB objects …")
-    blobs = synthetic_objects(objects)
     data["kernels"] = {}
     with tempfile.TemporaryDirectory(prefix="aqstudy-calibrate-") as tmp:
         folder = Path(tmp)
+        (folder / "object-0.ndjson").write_bytes(blobs[0])
+        echo("calibrate: numpy matmul and the kernels' maps on one core, alternately …")
+        cpu = measure_cpu(folder / "object-0.ndjson", repeats)
+        data["cpu"] = {key: value for key, value in cpu.items() if key != "kernel_mb_s"}
+        echo(f"  {cpu['matmul_gflops_per_core']:.1f} GFLOPS per core; maps "
+             + ", ".join(f"{name} {speed:.1f} MB/s" for name, speed in cpu["kernel_mb_s"].items()))
         for name in cal.KERNELS:
             echo(f"calibrate: kernel {name} …")
-            profile = measure_kernel(name, blobs, folder, repeats)
+            profile = measure_kernel(name, blobs, folder, repeats, kernel_mb_s=cpu["kernel_mb_s"][name])
             data["kernels"][name] = profile
             echo(f"  {profile['kernel_mb_s']:.1f} MB/s per core, output ratio {profile['output_ratio']:.4f}, "
                  f"call imports {profile['call_import_s']:.3f} s, peak {profile['peak_base_mb']:.0f} MB + "
