@@ -304,3 +304,22 @@ def test_the_fronts_best_predictions_are_run_for_real_beside_them(compose, mlflo
     (measured_repeat,) = _children(mlflow_client, measured.info.run_id)
     assert measured_repeat.data.params["backend"] == "localhost" and "predicted" not in measured_repeat.data.tags
     assert {"confirm.csv", "confirm.md"} <= {a.path for a in mlflow_client.list_artifacts(outcome.parent_run_id)}
+
+
+def test_a_trials_repeats_are_study_runs_not_tagged_as_the_session(tracking_uri):
+    from aqstudy.reports.tables import is_study_run
+    from aqstudy.study.runner import RunResult
+    from aqstudy.study.tracking import KIND_TUNING_SESSION, TAG_KIND, TrackedRun
+
+    parent = TrackedRun(tracking_uri=tracking_uri, experiment="frontier", run_name="session")
+    seen: list[dict] = []
+
+    def run(cfg, *, parent_run_id, tags):
+        seen.append(tags)
+        return RunResult(status="FINISHED", metrics={"duration_s": 1.0, "cost_usd": 1e-5})
+
+    t.run_trial(compose_repeat=_repeat_cfg, repeats=2, run=run, tracking_uri=tracking_uri, experiment="frontier",
+                parent_run_id=parent.run_id, tags={TAG_KIND: KIND_TUNING_SESSION, t.TAG_TRIAL: "0"},
+                label="trial 0", params={"workers": 2}, max_ci_share=0.3)
+    assert [tags.get(TAG_KIND) for tags in seen] == [None, None]
+    assert all(is_study_run({"params": {"workers": "2"}, "tags": tags}) for tags in seen)

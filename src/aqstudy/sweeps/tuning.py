@@ -223,7 +223,9 @@ def run_trial(*, compose_repeat: Callable[[int], dict], repeats: int, run: Calla
             try:
                 cfg = compose_repeat(repeat)
                 cfg.mlflow.run_name = f"{label} repeat {repeat}: {run_name(cfg)}"
-                result = run(cfg, parent_run_id=trial_run.run_id, tags={**tags, TAG_REPEAT: str(repeat)})
+                # A repeat is a study run: the session's kind tag stays on the session (reports leave those out).
+                repeat_tags = {key: value for key, value in tags.items() if key != TAG_KIND}
+                result = run(cfg, parent_run_id=trial_run.run_id, tags={**repeat_tags, TAG_REPEAT: str(repeat)})
                 error = None if objective_values(result) else (result.error or result.status)
             except StudyError as refused:  # the trial's values were refused before anything ran
                 error = str(refused)
