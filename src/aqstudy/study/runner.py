@@ -362,7 +362,7 @@ def _clean(executor) -> None:
 
 
 def _record_calls(cfg: Any, outcome, result: RunResult, artifacts: dict, *, input_bytes: int, workers: int,
-                  chunksize: int, objects: list[dict], warm=None) -> None:
+                  chunksize: int, objects: list[dict], warm=None, title: str | None = None) -> None:
     import tempfile
     from pathlib import Path
 
@@ -382,7 +382,7 @@ def _record_calls(cfg: Any, outcome, result: RunResult, artifacts: dict, *, inpu
     artifacts["calls.csv"] = _csv(calls, m.CALL_COLUMNS)
     with tempfile.TemporaryDirectory() as folder:
         path = timeline(calls, submitted_at=outcome.submitted_at, path=Path(folder) / "timeline.png",
-                        title=f"{cfg.analysis.name}: {len(calls)} calls, {workers} workers")
+                        title=title or f"{cfg.analysis.name}: {len(calls)} calls, {workers} workers")
         artifacts["timeline.png"] = path.read_bytes()
 
 

@@ -42,7 +42,6 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
     fails (timeout, out of memory, over the account's concurrency) is recorded with its calls and raised as a
     ``StudyError`` naming the reason.
     """
-    import tempfile
     import time
     from types import SimpleNamespace
 
@@ -51,7 +50,6 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
     from aqstudy.backends.model.platforms import build_platform
     from aqstudy.backends.model.plugin import _calibration, dumps
     from aqstudy.backends.model.simulator import JobSpec, simulate
-    from aqstudy.reports.figures import timeline
     from aqstudy.study.conditions import INVOKER_THREADS, NO_INVOKER_POOL, client_params
     from aqstudy.study.runner import StudyError, _csv, _record_calls, run_tags
 
@@ -117,7 +115,9 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
     outcome = SimpleNamespace(calls=prediction.calls, submitted_at=prediction.submitted_at,
                               finished_at=prediction.finished_at)
     _record_calls(cfg, outcome, result, artifacts, input_bytes=sum(sizes), workers=plan.effective,
-                  chunksize=chunksize, objects=objects, warm=warm_job)
+                  chunksize=chunksize, objects=objects, warm=warm_job,
+                  title=f"PREDICTED ({backend.platform}, model v{_version()}): {cfg.analysis.name}, "
+                        f"{len(prediction.calls)} calls, {plan.effective} workers")
     result.metrics |= {
         "results_in_hand_s": prediction.results_in_hand_at - prediction.submitted_at,
         "environments_created": prediction.envs_created,
@@ -129,11 +129,6 @@ def predict_run(cfg: Any, *, result: Any, artifacts: dict, warm: dict) -> None:
         **{f"{BREAKDOWN_PREFIX}{name}": value for name, value in prediction.breakdown.items()},
     }
     artifacts["breakdown.json"] = dumps(prediction.breakdown)
-    with tempfile.TemporaryDirectory() as folder:  # the runner's timeline, titled as what it is
-        path = timeline(prediction.calls, submitted_at=prediction.submitted_at, path=Path(folder) / "timeline.png",
-                        title=f"PREDICTED ({backend.platform}, model v{_version()}): {cfg.analysis.name}, "
-                              f"{len(prediction.calls)} calls, {plan.effective} workers")
-        artifacts["timeline.png"] = path.read_bytes()
     if prediction.status != "FINISHED":
         raise StudyError(f"predicted to fail: {prediction.error}")
     result.summary = _summary(cfg, result, len(sizes), plan.effective, chunksize, calibration.label)
