@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from aqstudy.backends.model.parameters import KernelProfile, LocalhostParameters, ModelParameters, vcpu_share
-from aqstudy.backends.model.simulator import JobSpec, Platform, simulate
+from aqstudy.backends.model.simulator import JobSpec, Platform, cores_for, simulate
 from aqstudy.measure.metrics import CALL_COLUMNS, derive_metrics
 
 MB = 1_000_000
@@ -19,9 +19,9 @@ PROJECT = KernelProfile(name="project", kernel_mb_s=600.0, output_ratio=0.006, t
 ORIGINAL = KernelProfile(name="original", kernel_mb_s=15.0, output_ratio=0.06, threads=1, overlaps_read=False,
                          call_import_s=0.4, peak_base_mb=120.0, peak_mb_per_input_mb=10.0, reduce_mb_s=10.0,
                          reduce_output_ratio=0.5)
-LOCAL = LocalhostParameters(cores=2, job_create_s=0.005, cold_start_s=0.1, call_pre_s=0.01, call_post_s=0.01,
-                            call_idle_s=0.02, map_mb_s=200.0, reduce_start_s=0.15, reduce_mb_s=60.0,
-                            reduce_fixed_s=0.05, reduce_end_s=0.02)
+LOCAL = LocalhostParameters(cores=2, cores_by_processes=((2, 2.0), (4, 2.0)), job_create_s=0.005, cold_start_s=0.1,
+                            call_pre_s=0.01, call_post_s=0.01, call_idle_s=0.02, map_mb_s=200.0, reduce_start_s=0.15,
+                            reduce_mb_s=60.0, reduce_fixed_s=0.05, reduce_end_s=0.02)
 
 
 def lam(profile: KernelProfile = PROJECT, **params) -> Platform:
@@ -188,3 +188,10 @@ def test_localhost_processes_beyond_the_cores_share_them():
     assert four.breakdown["compute_mean_s"] > 1.7 * one.breakdown["compute_mean_s"]
     assert four.breakdown["maps_done_s"] > two.breakdown["maps_done_s"] * 0.8
     assert sum(row["cold_start"] for row in four.calls if row["phase"] == "map") == 4
+
+
+def test_the_cores_processes_get_are_interpolated_between_the_measured_points():
+    points = ((2, 1.5), (4, 1.2))
+    assert cores_for(points, 1) == 1.0
+    assert cores_for(points, 2) == 1.5 and cores_for(points, 3) == pytest.approx(1.35)
+    assert cores_for(points, 4) == 1.2 and cores_for(points, 8) == 1.2

@@ -300,8 +300,8 @@ class _StreamStorage:
 
 def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
     """Lithops' localhost backend from real study runs (eight 25 MB objects, the default config): one worker
-    for the start-up, per-call and reduce figures; as many workers as cores for how many cores the worker
-    processes really get (on a shared machine, fewer than it has)."""
+    for the start-up, per-call and reduce figures; one and two workers per core for how many cores the worker
+    processes really get (on a shared machine, fewer than it has; oversubscribed, fewer still)."""
     from aqstudy.study.paths import point_lithops_at
 
     home = folder / "lithops"
@@ -315,9 +315,10 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
                  "storage.bucket=calibration"]
     samples: dict[str, list[float]] = {name: [] for name in (
         "job_create_s", "cold_start_s", "call_pre_s", "call_post_s", "call_idle_s", "map_mb_s",
-        "reduce_start_s", "reduce_func_s", "reduce_end_s", "effective_cores")}
+        "reduce_start_s", "reduce_func_s", "reduce_end_s", "effective_cores", "effective_cores_2x")}
     partial_mb = []
-    one, many = [*overrides, "workers=1"], [*overrides, f"workers={cores}"]
+    one, many, twice = ([*overrides, "workers=1"], [*overrides, f"workers={cores}"],
+                        [*overrides, f"workers={2 * cores}"])
 
     def run(axes, index):
         result = run_study(compose_config([*axes, f"repeat={index}"]))
@@ -344,19 +345,19 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
         samples["reduce_func_s"].append(_func_s(reduce))
         samples["reduce_end_s"].append(submitted_at + result.metrics["duration_s"] - reduce["worker_func_end_tstamp"])
         partial_mb.append(sum(c["net_sent_bytes"] or 0 for c in maps) / 1e6)
-        if cores > 1:
-            # Right after: n processes computing at once each take n / (cores they get) times as long.
-            _, parallel = run(many, index)
-            alone = statistics.median(_func_s(c) for c in maps)
+        # Right after: n processes computing at once each take n / (cores they get) times as long.
+        alone = statistics.median(_func_s(c) for c in maps)
+        for key, axes, processes in (("effective_cores", many, cores), ("effective_cores_2x", twice, 2 * cores)):
+            _, parallel = run(axes, index)
             shared = statistics.median(_func_s(c) for c in parallel if c["phase"] == "map")
-            samples["effective_cores"].append(min(cores, max(1.0, cores * alone / shared)))
-        else:
-            samples["effective_cores"].append(1.0)
+            samples[key].append(min(processes, max(1.0, processes * alone / shared)))
     reduce_func_s = median(samples["reduce_func_s"])
     return {
         "cores": median(samples["effective_cores"]),
+        "cores_by_processes": [[cores, median(samples["effective_cores"])],
+                               [2 * cores, median(samples["effective_cores_2x"])]],
         **{name: median(values) for name, values in samples.items()
-           if name not in ("reduce_func_s", "effective_cores")},
+           if name not in ("reduce_func_s", "effective_cores", "effective_cores_2x")},
         "reduce_mb_s": reduce_mb_s,
         "reduce_fixed_s": max(0.0, reduce_func_s - median(partial_mb) / reduce_mb_s),
         "samples": {**samples, "partial_mb": partial_mb, "cpu_count": cores},
@@ -412,7 +413,8 @@ def calibrate(*, repeats: int = 5, objects: int = 4, localhost: bool = True, ech
             data["localhost"] = measure_localhost(folder, max(3, repeats // 2),
                                                   data["kernels"]["project"]["reduce_mb_s"])
             local = data["localhost"]
-            echo(f"  {local['cores']:.2f} effective cores, job {local['job_create_s']:.3f} s, "
+            echo(f"  {local['cores']:.2f} effective cores ({local['cores_by_processes'][1][1]:.2f} with two processes "
+                 f"per core), job {local['job_create_s']:.3f} s, "
                  f"cold start {local['cold_start_s']:.3f} s, per call "
                  f"{local['call_pre_s'] + local['call_post_s'] + local['call_idle_s']:.3f} s, map "
                  f"{local['map_mb_s']:.0f} MB/s, reduce start {local['reduce_start_s']:.3f} s, hand-back "

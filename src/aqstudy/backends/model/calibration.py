@@ -8,6 +8,7 @@ repeated measurements (the samples are kept beside them). Reading it is pure; me
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,19 @@ def from_dict(data: dict, *, path: str = "") -> Calibration:
             reference_import_s=float(data["imports"]["reference_libs_s"]),
             fork_s=float(data["imports"]["fork_s"]),
             kernels=kernels,
-            localhost=LocalhostParameters(**_known(LocalhostParameters, data["localhost"])),
+            localhost=_localhost(data["localhost"]),
         )
     except (KeyError, TypeError) as error:
         raise CalibrationError(f"calibration file {path or '(given)'} lacks or mistypes {error}; run "
                                "`make calibrate` again") from None
+
+
+def _localhost(values: dict) -> LocalhostParameters:
+    known = _known(LocalhostParameters, values)
+    # A file from before the two-point measurement: its one figure, at as many processes as it names cores.
+    points = values.get("cores_by_processes") or [[max(1, math.ceil(values["cores"])), values["cores"]]]
+    known["cores_by_processes"] = tuple((int(n), float(c)) for n, c in points)
+    return LocalhostParameters(**known)
 
 
 def _known(cls, values: dict) -> dict:

@@ -186,8 +186,10 @@ def straggler_share(params: ModelParameters, concurrency: int) -> float:
 class LocalhostParameters:
     """Lithops' localhost backend on this machine, measured by ``make calibrate`` from real runs.
 
-    :param cores: cores the worker processes get (measured: on a shared machine, fewer than it has); processes
-        beyond them share them.
+    :param cores: cores the worker processes get with one process per core (measured: on a shared machine,
+        fewer than it has).
+    :param cores_by_processes: ``(processes, cores they got)`` points measured at one and two processes per
+        core; the simulation interpolates between them (processes beyond the last share its cores).
     :param job_create_s: host clock from submitting a job to its first call handed to a worker.
     :param cold_start_s: submit → function start of a worker process's first call (the runner's start-up).
     :param call_pre_s: a call's start → its function's start (status, arguments).
@@ -201,6 +203,7 @@ class LocalhostParameters:
     """
 
     cores: float
+    cores_by_processes: tuple[tuple[int, float], ...]
     job_create_s: float
     cold_start_s: float
     call_pre_s: float
@@ -238,9 +241,13 @@ def parameter_table(params: ModelParameters, *, calibration_source: str = "", de
                          "date": "", "kind": kind})
     if localhost is not None:
         for f in fields(LocalhostParameters):
-            rows.append({"name": f"localhost.{f.name}", "value": getattr(localhost, f.name),
+            value = getattr(localhost, f.name)
+            if isinstance(value, tuple):
+                value = "; ".join(f"{n} processes → {c:.2f} cores" for n, c in value)
+            rows.append({"name": f"localhost.{f.name}", "value": value,
                          "unit": "cores" if f.name == "cores" else ("MB/s" if f.name.endswith("mb_s") else "s"),
                          "source": measured, "date": "", "kind": "calibration"})
     for name, (value, unit, how) in (derived or {}).items():
+        value = value if not isinstance(value, tuple) else "; ".join(f"{n}→{c:.2f}" for n, c in value)
         rows.append({"name": name, "value": value, "unit": unit, "source": how, "date": "", "kind": "derived"})
     return rows

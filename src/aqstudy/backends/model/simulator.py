@@ -260,7 +260,7 @@ class _Simulation:
         self.running_workers = 0
         self.async_started = False
         # localhost: one process pool per job, its processes take calls one at a time and share the cores.
-        self.cpu = _SharedCPU(self.env, platform.localhost.cores) if self.local else None
+        self.cpu = _SharedCPU(self.env, platform.localhost.cores_by_processes) if self.local else None
 
     # ---- random draws ---------------------------------------------------------------------------------
     def first_byte(self, rng: random.Random, *, cross_region: bool = False) -> float:
@@ -668,19 +668,32 @@ class _Simulation:
         return {name: row.get(name) for name in CALL_COLUMNS}  # the rest (records …) a prediction does not know
 
 
-class _SharedCPU:
-    """Cores shared by the processes computing at once (processor sharing): each gets ``min(1, cores / n)``
-    of a core while ``n`` compute, recomputed whenever one starts or ends."""
+def cores_for(points: tuple[tuple[int, float], ...], processes: int) -> float:
+    """Cores ``processes`` computing at once get: the measured ``(processes, cores)`` points, interpolated
+    linearly (from one process on one core), flat beyond the last point."""
+    known = sorted({(1, 1.0), *points})
+    if processes >= known[-1][0]:
+        return known[-1][1]
+    for (n0, c0), (n1, c1) in zip(known, known[1:], strict=False):
+        if n0 <= processes <= n1:
+            return c0 + (c1 - c0) * (processes - n0) / max(1, n1 - n0)
+    return 1.0
 
-    def __init__(self, env: simpy.Environment, cores: float):
-        self.env, self.cores = env, max(1.0, cores)
+
+class _SharedCPU:
+    """Cores shared by the processes computing at once (processor sharing): each gets ``cores(n) / n`` of a core
+    (at most one) while ``n`` compute, recomputed whenever one starts or ends; ``cores(n)`` as measured."""
+
+    def __init__(self, env: simpy.Environment, points: tuple[tuple[int, float], ...]):
+        self.env, self.points = env, points
         self.active: dict[int, list] = {}  # key -> [remaining core-seconds, done event]
         self.updated = 0.0
         self.version = 0
         self.next_key = 0
 
     def _rate(self) -> float:
-        return min(1.0, self.cores / len(self.active)) if self.active else 1.0
+        n = len(self.active)
+        return min(1.0, cores_for(self.points, n) / n) if n else 1.0
 
     def _advance(self) -> None:
         elapsed, rate = self.env.now - self.updated, self._rate()
