@@ -110,3 +110,14 @@ def test_bad_model_settings_are_refused_with_the_fix(compose):
         run_study(compose("backend=model", "backend.calibration=/nonexistent.json"))
     with pytest.raises(StudyError, match="backend.parameters"):
         run_study(compose("backend=model", "+backend.parameters.s3_stream_mbs=85"))
+
+
+def test_object_sizes_come_from_a_staged_manifest_when_given(compose, tmp_path):
+    import json
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"objects": [{"key": f"k{i}", "size": size, "sha256": "x"}
+                                                for i, size in enumerate((10_000_000, 30_000_000, 5_000_000))]}))
+    result = run_study(compose("backend=model", f"backend.manifest={manifest}", "workers=3"))
+    assert result.status == "FINISHED", result.error
+    assert result.params["objects"] == 3 and result.params["input_bytes"] == 45_000_000
