@@ -112,8 +112,9 @@ def markdown(rows: list[Row], *, machine: str, started: str) -> str:
         f"Made {started} on {machine} by `python -m aqstudy.backends.model.validate_localhost"
         f"{' --full' if len(rows) == len(FULL_GRID) else ''}`. Each row: three measured runs "
         "(`duration_s`, their median) and the prediction of `backend=model backend.platform=localhost` from this "
-        "machine's localhost figures re-measured just before (one worker and one per core, eight 25 MB objects: "
-        "not the config of the row). Tolerance ±20% on the median.\n",
+        "machine's localhost figures re-measured just before (one worker, then one and two per core, eight 25 MB "
+        "objects: not the config of the row). Tolerance ±20% on the median. The machine is shared: the load "
+        "average and the cores the workers got at that moment are beside each row.\n",
         f"**{passed} of {len(rows)} within ±{TOLERANCE_PCT:.0f}%**; mean absolute error "
         f"{statistics.mean(errors):.0f}%, largest {max(errors):.0f}%.\n",
         "| workers | data GB | chunksize | measured s (3 runs) | median s | predicted s | error | load (1 min) | "
