@@ -235,11 +235,9 @@ def _secret_path(name: str, value: Any) -> str | None:
     """``name`` (or the first key below it) when it names a credential."""
     from omegaconf import DictConfig
 
-    from aqstudy.config.validation import CREDENTIAL_NAMES
-    from aqstudy.study.redaction import is_secret_key
+    from aqstudy.config.validation import is_credential_key
 
-    key = name.rpartition(".")[2]
-    if is_secret_key(key) or key.upper() in CREDENTIAL_NAMES:
+    if is_credential_key(name.rpartition(".")[2]):
         return name
     if isinstance(value, DictConfig):
         for key in value.keys():

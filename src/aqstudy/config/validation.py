@@ -19,15 +19,20 @@ VERIFY_VALUES = ("size", "sha256")
 REDUCE_VALUES = ("function", "client")
 
 
-def _secret_paths(value: Any, path: str = "") -> Iterator[str]:
+def is_credential_key(key: str) -> bool:
+    """Whether a config key names a credential: secret-shaped, or a variable of AWS's standard chain."""
     from aqstudy.study.redaction import is_secret_key
 
+    return is_secret_key(key) or key.upper() in CREDENTIAL_NAMES
+
+
+def _secret_paths(value: Any, path: str = "") -> Iterator[str]:
     if dataclasses.is_dataclass(value):
         value = dataclasses.asdict(value)
     if isinstance(value, dict):
         for key, inner in value.items():
             name = f"{path}.{key}" if path else str(key)
-            if (is_secret_key(str(key)) or str(key).upper() in CREDENTIAL_NAMES) and inner not in (None, ""):
+            if is_credential_key(str(key)) and inner not in (None, ""):
                 yield name
             yield from _secret_paths(inner, name)
 

@@ -78,11 +78,8 @@ class MlflowSweepCallback(Callback):
                          tags={TAG_KIND: KIND_SWEEP, TAG_COMMAND: command,
                                "hydra.sweep_dir": str(config.hydra.sweep.dir)})
         run.log(params={"command": command})
-        _CURRENT.update(experiment=config.mlflow.experiment, run=run, jobs=0)
+        _CURRENT.update(experiment=config.mlflow.experiment, run=run)
         atexit.register(_end_if_open, "KILLED")
-
-    def on_job_start(self, config, **kwargs) -> None:
-        _CURRENT["jobs"] = _CURRENT.get("jobs", 0) + 1
 
     def on_job_end(self, config, **kwargs) -> None:
         from aqstudy.study.signals import pause_point
