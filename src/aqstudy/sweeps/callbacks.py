@@ -57,12 +57,11 @@ def sweep_rows(children: list[dict], *, axes: list[str]) -> list[dict]:
 
 
 def swept_axes(children: list[dict]) -> list[str]:
-    """Params whose value differs between the jobs (pure)."""
-    values: dict[str, set] = {}
-    for child in children:
-        for key, value in child["params"].items():
-            values.setdefault(key, set()).add(value)
-    return [key for key, seen in values.items() if len(seen) > 1 and not key.startswith(("lithops_", "python_"))]
+    """Params whose value differs between the jobs, but the versions of the tools (pure)."""
+    from aqstudy.sweeps.planning import varying_keys
+
+    return [key for key in varying_keys([child["params"] for child in children])
+            if not key.startswith(("lithops_", "python_"))]
 
 
 class MlflowSweepCallback(Callback):

@@ -285,14 +285,18 @@ def expand_sweep(*, task_overrides: list[str], sweeper_params: dict | None = Non
     return [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
 
 
+def varying_keys(rows: list[dict]) -> list[str]:
+    """Keys whose value differs between the rows, in first-seen order: a sweep's axes (pure)."""
+    values: dict[str, set] = {}
+    for row in rows:
+        for key, value in row.items():
+            values.setdefault(key, set()).add(value)
+    return [key for key, seen in values.items() if len(seen) > 1]
+
+
 def job_labels(jobs: list[list[str]]) -> list[str]:
     """Each job named by the overrides that differ between jobs (``workers=8 data_size=2.5``)."""
-    values: dict[str, set[str]] = {}
-    for job in jobs:
-        for override in job:
-            key, _, value = override.partition("=")
-            values.setdefault(key, set()).add(value)
-    swept = {key for key, seen in values.items() if len(seen) > 1}
+    swept = set(varying_keys([dict(override.partition("=")[::2] for override in job) for job in jobs]))
     return [" ".join(o for o in job if o.partition("=")[0] in swept) or "(one run)" for job in jobs]
 
 
