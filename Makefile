@@ -35,12 +35,13 @@ test-all: setup  ## everything: unit, property and integration tests (Lithops, M
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check src tests benchmarks
 
-bench: setup  ## kernel, cold-start, end-to-end and whole-process benchmarks (prints ratios)
+bench: setup  ## kernel, cold-start, end-to-end, whole-process, model and reduce benchmarks (prints ratios)
 	$(PY) benchmarks/kernel.py
 	$(PY) benchmarks/cold_start.py
 	$(PY) benchmarks/end_to_end.py
 	$(PY) benchmarks/whole_process.py
 	$(PY) benchmarks/model.py
+	$(PY) benchmarks/reduce_allocator.py
 
 mutate: setup  ## mutation score of the pure core (mutmut over the fast tests; ARGS=--reuse keeps mutants/)
 	$(PY) tools/mutate.py $(ARGS)

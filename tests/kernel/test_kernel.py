@@ -478,3 +478,18 @@ def test_arrays_and_objects_as_key_parts_are_compact_json_and_nan_coordinates_gr
     by_city = {row["city"]: row for row in rows}
     assert by_city['[1,"a"]']["location"] == '{"k":null}'
     assert (by_city["n"]["count"], by_city["n"]["sum"]) == (2, 6.0)  # one station, not one group per NaN
+
+
+def test_the_reduce_allocates_with_the_system_allocator_not_pyarrows_default_pool():
+    """In the freshly forked process Lithops runs a reduce in, pyarrow's default pool (mimalloc) made the first
+    combine now and then up to 5x slower (benchmarks/reduce_allocator.py). A fresh interpreter, since the pool
+    is per process."""
+    code = ("import pyarrow as pa\n"
+            "from aqstudy.kernel import aggregate as k\n"
+            "before = pa.default_memory_pool().backend_name\n"
+            "row = k.scan_bytes(b'{\"value\": 1}\\n').to_bytes()\n"
+            "k.combine_partials([row, row])\n"
+            "print(before, pa.default_memory_pool().backend_name)\n")
+    before, after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                   check=True).stdout.split()
+    assert before != "system" and after == "system"

@@ -487,6 +487,19 @@ def partial_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
+def use_system_allocator() -> None:
+    """Make the C library's allocator pyarrow's default pool in this process (once).
+
+    The reduce runs in a process Lithops forks for it. There, with pyarrow's default pool (mimalloc), the
+    first combine of 32 partials took the same median time as with the system allocator (~0.15 s) but now
+    and then 0.2–0.8 s; with the system allocator never over 0.17 s (``benchmarks/reduce_allocator.py``).
+    """
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def combine(tables: list[pa.Table]) -> pa.Table:
     """The reduce: add sums and counts and take the max per key, over any number of partials.
 
@@ -495,6 +508,7 @@ def combine(tables: list[pa.Table]) -> pa.Table:
     """
     import pyarrow as pa
 
+    use_system_allocator()
     schema = partial_schema()
     tables = [table for table in tables if table.num_rows]
     if not tables:

@@ -195,3 +195,20 @@ def test_the_cores_processes_get_are_interpolated_between_the_measured_points():
     assert cores_for(points, 1) == 1.0
     assert cores_for(points, 2) == 1.5 and cores_for(points, 3) == pytest.approx(1.35)
     assert cores_for(points, 4) == 1.2 and cores_for(points, 8) == 1.2
+
+
+def test_localhost_per_call_overheads_are_work_that_processes_beyond_the_cores_share():
+    # No compute to speak of: a call is its fork and unpickling (pre) and its status (post), 0.1 s of a core.
+    overheads = replace(LOCAL, job_create_s=0.0, cold_start_s=0.05, call_pre_s=0.05, call_post_s=0.05, call_idle_s=0.0,
+                        map_mb_s=1e9)
+
+    def maps_done(workers):
+        platform = Platform(name="localhost", params=ModelParameters(), profile=PROJECT, localhost=overheads)
+        spec = JobSpec(object_bytes=(25 * MB,) * 8, chunksize=1, workers=workers, memory_mb=2048,
+                       spawn_reducer=100, reduce_poll_s=0.01)
+        return simulate(spec, platform).breakdown["maps_done_s"]
+
+    assert maps_done(1) == pytest.approx(0.8, rel=0.01)
+    assert maps_done(2) == pytest.approx(0.4, rel=0.01)
+    # Four processes on two cores: the same 0.8 core-seconds, still 0.4 s (as pure delays it was 0.2 s).
+    assert maps_done(4) == pytest.approx(0.4, rel=0.01)

@@ -14,8 +14,10 @@ times keep their least disturbed sample (the fastest), figures of this machine's
   with the handler imported, as Lithops' JobRunner is: what a call imports before its first byte, its peak
   memory with no data and with one object; and in-process: MB/s per core, output per input byte, and the
   reduce's MB/s over the partials;
-- Lithops' localhost backend, from real study runs on this machine (one worker, 25 MB objects): start-up,
-  per-call overheads, the map's MB/s through the localhost storage, the reduce's start and hand-back.
+- Lithops' localhost backend, from real study runs on this machine after dropped warm-up runs (8 objects of
+  25 MB with one worker, one and two per core; 24 objects for the reduce's slope): start-up, per-call overheads,
+  the map's MB/s through the localhost storage, the cores the worker processes get, the reduce's start, its
+  fixed part and MB/s in its own forked runner, and the hand-back.
 
 The data are the study's synthetic objects (``dataset=synthetic`` defaults, 25 MB each). Nothing is fitted to a
 prediction: every figure is a measurement. Re-run it after changing the map runtime (issue 14) or the machine.
@@ -298,10 +300,22 @@ class _StreamStorage:
         return io.BytesIO(self.objects[int(key)])
 
 
-def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
-    """Lithops' localhost backend from real study runs (eight 25 MB objects, the default config): one worker
-    for the start-up, per-call and reduce figures; one and two workers per core for how many cores the worker
-    processes really get (on a shared machine, fewer than it has; oversubscribed, fewer still)."""
+#: The reduce is timed at the calibration's eight objects and at this many, in its own forked runner: its cost per
+#: MB of partials there (a fresh process, results read through the localhost storage) is not the warm in-process
+#: rate of the kernel's profile.
+LOCALHOST_REDUCE_OBJECTS = 24
+#: Localhost runs made and dropped before the localhost figures are measured: a process's and its fork server's
+#: first runs, and those right after a dataset was staged (their reduces took up to 5x the CPU time here).
+LOCALHOST_WARM_UP_RUNS = 3
+
+
+def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_ratio: float) -> dict:
+    """Lithops' localhost backend from real study runs (eight 25 MB objects, the default config), after
+    :data:`LOCALHOST_WARM_UP_RUNS` dropped ones: one worker for the start-up, per-call and reduce figures; one
+    and two workers per core for how many cores the worker processes really get (on a shared machine, fewer
+    than it has; oversubscribed, fewer still); the reduce again over :data:`LOCALHOST_REDUCE_OBJECTS` objects'
+    partials, for its fixed part and its MB/s (a line through the two fastest samples; the kernel's
+    ``reduce_mb_s`` if the two do not rise)."""
     from aqstudy.study.paths import point_lithops_at
 
     home = folder / "lithops"
@@ -315,10 +329,12 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
                  "storage.bucket=calibration"]
     samples: dict[str, list[float]] = {name: [] for name in (
         "job_create_s", "cold_start_s", "call_pre_s", "call_post_s", "call_idle_s", "map_mb_s",
-        "reduce_start_s", "reduce_func_s", "reduce_end_s", "effective_cores", "effective_cores_2x")}
-    partial_mb = []
+        "reduce_start_s", "reduce_func_s", "reduce_end_s", "effective_cores", "effective_cores_2x",
+        "reduce_func_large_s")}
+    partial_mb, partial_mb_large = [], []
     one, many, twice = ([*overrides, "workers=1"], [*overrides, f"workers={cores}"],
                         [*overrides, f"workers={2 * cores}"])
+    large = [*overrides, f"workers={cores}", f"data_size={LOCALHOST_REDUCE_OBJECTS * OBJECT_BYTES / 1e9:g}"]
 
     def run(axes, index):
         result = run_study(compose_config([*axes, f"repeat={index}"]))
@@ -326,7 +342,10 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
             raise RuntimeError(f"localhost calibration run failed: {result.error}")
         return result, _calls_of(folder, result.run_id)
 
-    run(one, 0)  # stages the data and starts the fork server
+    run(large, 100)  # stages both datasets: the writes just staged slow the next runs' reduces (up to 5x here)
+    for index in range(LOCALHOST_WARM_UP_RUNS):  # starts the fork server: dropped
+        run(one, 100 + index)
+    os.sync()
     for index in range(1, repeats + 1):
         result, calls = run(one, index)
         maps = sorted((c for c in calls if c["phase"] == "map"), key=lambda c: c["worker_start_tstamp"])
@@ -344,25 +363,43 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float) -> dict:
         samples["reduce_start_s"].append(reduce["worker_func_start_tstamp"] - last_map_end)
         samples["reduce_func_s"].append(_func_s(reduce))
         samples["reduce_end_s"].append(submitted_at + result.metrics["duration_s"] - reduce["worker_func_end_tstamp"])
-        partial_mb.append(sum(c["net_sent_bytes"] or 0 for c in maps) / 1e6)
+        # Localhost records no network counters: the partials' size is the kernel's measured output ratio.
+        partial_mb.append(sum(c["input_bytes"] for c in maps) * output_ratio / 1e6)
         # Right after: n processes computing at once each take n / (cores they get) times as long.
         alone = statistics.median(_func_s(c) for c in maps)
         for key, axes, processes in (("effective_cores", many, cores), ("effective_cores_2x", twice, 2 * cores)):
             _, parallel = run(axes, index)
             shared = statistics.median(_func_s(c) for c in parallel if c["phase"] == "map")
             # Relative to one process alone at the same time: under load, several together may get less than it.
-            samples[key].append(min(processes, processes * alone / shared))
-    reduce_func_s = median(samples["reduce_func_s"])
+            # Never more than the machine's cores: calls of more processes than cores do not all compute at once
+            # (one forks while another scans), which shortens each call's share but adds no core.
+            samples[key].append(min(processes, cores, processes * alone / shared))
+        _, bigger = run(large, index)
+        samples["reduce_func_large_s"].append(_func_s(next(c for c in bigger if c["phase"] == "reduce")))
+        partial_mb_large.append(sum(c["input_bytes"] for c in bigger if c["phase"] == "map") * output_ratio / 1e6)
+    # The reduce's fastest samples: a forked reduce here was now and then 2–5x slower in CPU time than the same
+    # reduce a run later (never faster), and a slow sample at either size would tilt the whole line.
+    local_reduce_mb_s, reduce_fixed_s = reduce_line(
+        (median(partial_mb), quickest(samples["reduce_func_s"])),
+        (median(partial_mb_large), quickest(samples["reduce_func_large_s"])), fallback_mb_s=reduce_mb_s)
     return {
         "cores": median(samples["effective_cores"]),
         "cores_by_processes": [[cores, median(samples["effective_cores"])],
                                [2 * cores, median(samples["effective_cores_2x"])]],
         **{name: median(values) for name, values in samples.items()
-           if name not in ("reduce_func_s", "effective_cores", "effective_cores_2x")},
-        "reduce_mb_s": reduce_mb_s,
-        "reduce_fixed_s": max(0.0, reduce_func_s - median(partial_mb) / reduce_mb_s),
-        "samples": {**samples, "partial_mb": partial_mb, "cpu_count": cores},
+           if name not in ("reduce_func_s", "effective_cores", "effective_cores_2x", "reduce_func_large_s")},
+        "reduce_mb_s": local_reduce_mb_s,
+        "reduce_fixed_s": reduce_fixed_s,
+        "samples": {**samples, "partial_mb": partial_mb, "partial_mb_large": partial_mb_large, "cpu_count": cores},
     }
+
+
+def reduce_line(small: tuple[float, float], large: tuple[float, float], *, fallback_mb_s: float) -> tuple[float, float]:
+    """The reduce's MB/s and fixed seconds from two ``(partial MB, seconds)`` points: the line through them, or
+    ``fallback_mb_s`` through the smaller point when the larger is not slower (noise); the fixed part is ≥ 0."""
+    (small_mb, small_s), (large_mb, large_s) = small, large
+    mb_s = (large_mb - small_mb) / (large_s - small_s) if large_s > small_s and large_mb > small_mb else fallback_mb_s
+    return mb_s, max(0.0, small_s - small_mb / mb_s)
 
 
 def _func_s(call: dict) -> float:
@@ -411,8 +448,8 @@ def calibrate(*, repeats: int = 5, objects: int = 4, localhost: bool = True, ech
                  f"{profile['peak_mb_per_input_mb']:.2f} MB/MB, reduce {profile['reduce_mb_s']:.1f} MB/s")
         if localhost:
             echo("calibrate: Lithops localhost runs (1 worker and one per core, 8 × 25 MB) …")
-            data["localhost"] = measure_localhost(folder, max(3, repeats // 2),
-                                                  data["kernels"]["project"]["reduce_mb_s"])
+            project = data["kernels"]["project"]
+            data["localhost"] = measure_localhost(folder, repeats, project["reduce_mb_s"], project["output_ratio"])
             local = data["localhost"]
             echo(f"  {local['cores']:.2f} effective cores ({local['cores_by_processes'][1][1]:.2f} with two processes "
                  f"per core), job {local['job_create_s']:.3f} s, "
