@@ -21,3 +21,15 @@ def test_a_larger_reduce_measured_no_slower_falls_back_to_the_kernels_rate_throu
 
 def test_the_fixed_part_is_never_negative():
     assert reduce_line((1.0, 0.01), (4.0, 0.20), fallback_mb_s=40.0)[1] == 0.0
+
+
+def test_a_calibration_from_before_the_first_calls_start_up_was_measured_apart_reads_the_per_call_figure():
+    import json
+
+    from aqstudy.backends.model import calibration as cal
+    from aqstudy.study.paths import PROJECT_ROOT
+
+    data = json.loads((PROJECT_ROOT / cal.DEFAULT_PATH).read_text())
+    assert cal.from_dict(data).localhost.first_call_pre_s == data["localhost"]["first_call_pre_s"]
+    del data["localhost"]["first_call_pre_s"]
+    assert cal.from_dict(data).localhost.first_call_pre_s == data["localhost"]["call_pre_s"]

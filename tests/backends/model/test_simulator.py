@@ -20,7 +20,7 @@ ORIGINAL = KernelProfile(name="original", kernel_mb_s=15.0, output_ratio=0.06, t
                          call_import_s=0.4, peak_base_mb=120.0, peak_mb_per_input_mb=10.0, reduce_mb_s=10.0,
                          reduce_output_ratio=0.5)
 LOCAL = LocalhostParameters(cores=2, cores_by_processes=((2, 2.0), (4, 2.0)), job_create_s=0.005, cold_start_s=0.1,
-                            call_pre_s=0.01, call_post_s=0.01, call_idle_s=0.02, map_mb_s=200.0, reduce_start_s=0.15,
+                            call_pre_s=0.01, first_call_pre_s=0.02, call_post_s=0.01, call_idle_s=0.02, map_mb_s=200.0, reduce_start_s=0.15,
                             reduce_mb_s=60.0, reduce_fixed_s=0.05, reduce_end_s=0.02)
 
 
@@ -199,8 +199,8 @@ def test_the_cores_processes_get_are_interpolated_between_the_measured_points():
 
 def test_localhost_per_call_overheads_are_work_that_processes_beyond_the_cores_share():
     # No compute to speak of: a call is its fork and unpickling (pre) and its status (post), 0.1 s of a core.
-    overheads = replace(LOCAL, job_create_s=0.0, cold_start_s=0.05, call_pre_s=0.05, call_post_s=0.05, call_idle_s=0.0,
-                        map_mb_s=1e9)
+    overheads = replace(LOCAL, job_create_s=0.0, cold_start_s=0.05, call_pre_s=0.05, first_call_pre_s=0.05,
+                        call_post_s=0.05, call_idle_s=0.0, map_mb_s=1e9)
 
     def maps_done(workers):
         platform = Platform(name="localhost", params=ModelParameters(), profile=PROJECT, localhost=overheads)
@@ -212,3 +212,20 @@ def test_localhost_per_call_overheads_are_work_that_processes_beyond_the_cores_s
     assert maps_done(2) == pytest.approx(0.4, rel=0.01)
     # Four processes on two cores: the same 0.8 core-seconds, still 0.4 s (as pure delays it was 0.2 s).
     assert maps_done(4) == pytest.approx(0.4, rel=0.01)
+
+
+def test_a_processs_first_call_pays_its_own_start_up_work_which_processes_beyond_the_cores_share():
+    # Start-up 0.1 s, of which the first call's own work (its first JobRunner fork) is 0.08 s of a core.
+    first = replace(LOCAL, job_create_s=0.0, cold_start_s=0.1, first_call_pre_s=0.08, call_pre_s=0.0,
+                    call_post_s=0.0, call_idle_s=0.0, map_mb_s=1e9)
+
+    def first_starts(workers):
+        platform = Platform(name="localhost", params=ModelParameters(), profile=PROJECT, localhost=first)
+        spec = JobSpec(object_bytes=(25 * MB,) * workers, chunksize=1, workers=workers, memory_mb=2048,
+                       spawn_reducer=100, reduce_poll_s=0.01)
+        calls = simulate(spec, platform).calls
+        return max(row["worker_func_start_tstamp"] for row in calls if row["phase"] == "map")
+
+    assert first_starts(1) == pytest.approx(0.1, abs=1e-6)
+    assert first_starts(2) == pytest.approx(0.1, abs=1e-6)  # one core each
+    assert first_starts(4) == pytest.approx(0.02 + 2 * 0.08, abs=1e-6)  # two cores for four first calls

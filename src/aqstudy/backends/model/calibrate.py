@@ -328,7 +328,7 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_rat
                  "mlflow.experiment=calibration", "progress=false", "data_size=0.2", "chunksize=1",
                  "storage.bucket=calibration"]
     samples: dict[str, list[float]] = {name: [] for name in (
-        "job_create_s", "cold_start_s", "call_pre_s", "call_post_s", "call_idle_s", "map_mb_s",
+        "job_create_s", "cold_start_s", "call_pre_s", "first_call_pre_s", "call_post_s", "call_idle_s", "map_mb_s",
         "reduce_start_s", "reduce_func_s", "reduce_end_s", "effective_cores", "effective_cores_2x",
         "reduce_func_large_s")}
     partial_mb, partial_mb_large = [], []
@@ -353,8 +353,10 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_rat
         submitted_at = max(c["worker_end_tstamp"] for c in maps) - result.metrics["map_duration_s"]
         samples["job_create_s"].append(result.metrics["job_setup_s"])
         samples["cold_start_s"].append(maps[0]["worker_func_start_tstamp"] - maps[0]["host_submit_tstamp"])
-        for call in maps:
+        samples["first_call_pre_s"].append(maps[0]["worker_func_start_tstamp"] - maps[0]["worker_start_tstamp"])
+        for call in maps[1:]:
             samples["call_pre_s"].append(call["worker_func_start_tstamp"] - call["worker_start_tstamp"])
+        for call in maps:
             samples["call_post_s"].append(call["worker_end_tstamp"] - call["worker_func_end_tstamp"])
             samples["map_mb_s"].append(call["input_bytes"] / 1e6 / _func_s(call))
         for before, after in zip(maps, maps[1:], strict=False):

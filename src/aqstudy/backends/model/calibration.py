@@ -85,6 +85,7 @@ def _localhost(values: dict) -> LocalhostParameters:
     # A file from before the two-point measurement: its one figure, at as many processes as it names cores.
     points = values.get("cores_by_processes") or [[max(1, math.ceil(values["cores"])), values["cores"]]]
     known["cores_by_processes"] = tuple((int(n), float(c)) for n, c in points)
+    known.setdefault("first_call_pre_s", values["call_pre_s"])  # a file from before it was measured apart
     return LocalhostParameters(**known)
 
 

@@ -193,6 +193,8 @@ class LocalhostParameters:
     :param job_create_s: host clock from submitting a job to its first call handed to a worker.
     :param cold_start_s: submit → function start of a worker process's first call (the runner's start-up).
     :param call_pre_s: a call's start → its function's start (status, arguments).
+    :param first_call_pre_s: the same for a process's first call (its first JobRunner fork touches pages the
+        later ones find ready); part of ``cold_start_s``.
     :param call_post_s: a function's end → its call's end (result and status written).
     :param call_idle_s: one call's end → the same process's next call's start.
     :param map_mb_s: MB per second of the whole map function (ranged reads of the local object + kernel).
@@ -207,6 +209,7 @@ class LocalhostParameters:
     job_create_s: float
     cold_start_s: float
     call_pre_s: float
+    first_call_pre_s: float
     call_post_s: float
     call_idle_s: float
     map_mb_s: float

@@ -573,15 +573,16 @@ class _Simulation:
             if call.phase == "reduce":
                 yield from self._local_reduce(call)
                 continue
-            if first:
-                yield env.timeout(max(0.0, local.cold_start_s - local.call_pre_s))
+            pre_s = local.first_call_pre_s if first else local.call_pre_s
+            if first:  # the host and the runner: the same for every process
+                yield env.timeout(max(0.0, local.cold_start_s - pre_s))
             else:
                 yield env.timeout(local.call_idle_s)
             call.cold, first = first, False
             call.worker_start = env.now
             # The fork, the function's unpickling and the status written after it are work on a core too: with
             # more processes than cores they are shared like the map's (measured with one process alone).
-            yield from self.cpu.run(local.call_pre_s)
+            yield from self.cpu.run(pre_s)
             call.func_start = env.now
             call.recv_bytes, call.sent_bytes = call.input_bytes, call.output_bytes
             call.peak_mb = self.peak_by_call[call.index]
