@@ -20,7 +20,8 @@ ORIGINAL = KernelProfile(name="original", kernel_mb_s=15.0, output_ratio=0.06, t
                          call_import_s=0.4, peak_base_mb=120.0, peak_mb_per_input_mb=10.0, reduce_mb_s=10.0,
                          reduce_output_ratio=0.5)
 LOCAL = LocalhostParameters(cores=2, cores_by_processes=((2, 2.0), (4, 2.0)), job_create_s=0.005, cold_start_s=0.1,
-                            call_pre_s=0.01, first_call_pre_s=0.02, call_post_s=0.01, call_idle_s=0.02, map_mb_s=200.0, reduce_start_s=0.15,
+                            call_pre_s=0.01, first_call_pre_s=0.02, call_post_s=0.01, call_idle_s=0.02,
+                            map_mb_s=200.0, reduce_start_s=0.15,
                             reduce_mb_s=60.0, reduce_fixed_s=0.05, reduce_end_s=0.02)
 
 
