@@ -342,10 +342,10 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_rat
             raise RuntimeError(f"localhost calibration run failed: {result.error}")
         return result, _calls_of(folder, result.run_id)
 
-    run(large, 100)  # stages both datasets: the writes just staged slow the next runs' reduces (up to 5x here)
+    run(large, 100)  # stages the 24 objects; the first warm-up run stages the 8
     for index in range(LOCALHOST_WARM_UP_RUNS):  # starts the fork server: dropped
         run(one, 100 + index)
-    os.sync()
+    os.sync()  # what was just staged is on disk: its writing back slowed the next runs' reduces (up to 5x here)
     for index in range(1, repeats + 1):
         result, calls = run(one, index)
         maps = sorted((c for c in calls if c["phase"] == "map"), key=lambda c: c["worker_start_tstamp"])
@@ -449,7 +449,8 @@ def calibrate(*, repeats: int = 5, objects: int = 4, localhost: bool = True, ech
                  f"call imports {profile['call_import_s']:.3f} s, peak {profile['peak_base_mb']:.0f} MB + "
                  f"{profile['peak_mb_per_input_mb']:.2f} MB/MB, reduce {profile['reduce_mb_s']:.1f} MB/s")
         if localhost:
-            echo("calibrate: Lithops localhost runs (1 worker and one per core, 8 × 25 MB) …")
+            echo(f"calibrate: Lithops localhost runs (1 worker, one and two per core, 8 and "
+                 f"{LOCALHOST_REDUCE_OBJECTS} × 25 MB) …")
             project = data["kernels"]["project"]
             data["localhost"] = measure_localhost(folder, repeats, project["reduce_mb_s"], project["output_ratio"])
             local = data["localhost"]

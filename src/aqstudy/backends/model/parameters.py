@@ -199,7 +199,8 @@ class LocalhostParameters:
     :param call_idle_s: one call's end → the same process's next call's start.
     :param map_mb_s: MB per second of the whole map function (ranged reads of the local object + kernel).
     :param reduce_start_s: last map's end → the reduce function's start (host sees the maps, submits it).
-    :param reduce_mb_s: MB of partials the reduce combines per second.
+    :param reduce_mb_s: MB of partials the reduce function reads and combines per second, in its own forked
+        runner (measured at two sizes).
     :param reduce_fixed_s: the reduce function's time that does not grow with its input.
     :param reduce_end_s: the reduce function's end → its result in the host's hand.
     """
