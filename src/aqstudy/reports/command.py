@@ -130,16 +130,9 @@ def read_calls(client, run_id: str) -> list[dict] | None:
 
 def machine_description() -> str:
     """CPU model, cores, RAM and OS of this machine, in one line."""
-    from aqstudy.backends.localhost import this_machine
+    from aqstudy.backends.localhost import cpu_model, this_machine
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     machine = this_machine()
     return (f"{cpu}, {machine['cpu_count']} cores, {machine['total_memory_mb'] / 1024:.0f} GiB RAM, "
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}")

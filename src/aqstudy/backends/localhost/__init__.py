@@ -51,6 +51,20 @@ def this_machine() -> dict:
     return {"cpu_count": os.cpu_count() or 1, "total_memory_mb": total_memory_mb}
 
 
+def cpu_model() -> str:
+    """This machine's CPU model (``/proc/cpuinfo``'s model name, else what Python's ``platform`` knows)."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def capped_concurrency(*, workers: int, backend: Any, machine: dict | None = None) -> Concurrency:
     """``workers`` capped at what this machine holds.
 

@@ -188,18 +188,10 @@ def measure_cpu(path: Path, repeats: int) -> dict:
 
 def machine_facts() -> dict:
     """The machine the figures belong to."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor()
-    from aqstudy.backends.localhost import this_machine
+    from aqstudy.backends.localhost import cpu_model, this_machine
 
     facts = this_machine()
-    return {"cpu_model": model, "cores": facts["cpu_count"], "memory_mb": facts["total_memory_mb"],
+    return {"cpu_model": cpu_model(), "cores": facts["cpu_count"], "memory_mb": facts["total_memory_mb"],
             "python": platform.python_version(), "platform": platform.platform(),
             "load_average_1m": os.getloadavg()[0]}
 
@@ -365,8 +357,7 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_rat
         samples["reduce_start_s"].append(reduce["worker_func_start_tstamp"] - last_map_end)
         samples["reduce_func_s"].append(_func_s(reduce))
         samples["reduce_end_s"].append(submitted_at + result.metrics["duration_s"] - reduce["worker_func_end_tstamp"])
-        # Localhost records no network counters: the partials' size is the kernel's measured output ratio.
-        partial_mb.append(sum(c["input_bytes"] for c in maps) * output_ratio / 1e6)
+        partial_mb.append(_partial_mb(maps, output_ratio))
         # Right after: n processes computing at once each take n / (cores they get) times as long.
         alone = statistics.median(_func_s(c) for c in maps)
         for key, axes, processes in (("effective_cores", many, cores), ("effective_cores_2x", twice, 2 * cores)):
@@ -378,7 +369,7 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_rat
             samples[key].append(min(processes, cores, processes * alone / shared))
         _, bigger = run(large, index)
         samples["reduce_func_large_s"].append(_func_s(next(c for c in bigger if c["phase"] == "reduce")))
-        partial_mb_large.append(sum(c["input_bytes"] for c in bigger if c["phase"] == "map") * output_ratio / 1e6)
+        partial_mb_large.append(_partial_mb([c for c in bigger if c["phase"] == "map"], output_ratio))
     # The reduce's fastest samples: a forked reduce here was now and then 2–5x slower in CPU time than the same
     # reduce a run later (never faster), and a slow sample at either size would tilt the whole line.
     local_reduce_mb_s, reduce_fixed_s = reduce_line(
@@ -402,6 +393,12 @@ def reduce_line(small: tuple[float, float], large: tuple[float, float], *, fallb
     (small_mb, small_s), (large_mb, large_s) = small, large
     mb_s = (large_mb - small_mb) / (large_s - small_s) if large_s > small_s and large_mb > small_mb else fallback_mb_s
     return mb_s, max(0.0, small_s - small_mb / mb_s)
+
+
+def _partial_mb(maps: list[dict], output_ratio: float) -> float:
+    """MB of partials these map calls returned: localhost records no network counters, so their input at the
+    kernel's measured output ratio."""
+    return sum(call["input_bytes"] for call in maps) * output_ratio / 1e6
 
 
 def _func_s(call: dict) -> float:

@@ -173,10 +173,6 @@ class _Invocation:
         self.cold = False
 
 
-class JobFailed(Exception):
-    """Raised inside the simulation when the job cannot finish; the message is the reason."""
-
-
 @dataclass
 class _Counters:
     gets: int = 0

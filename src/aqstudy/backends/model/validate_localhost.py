@@ -46,11 +46,15 @@ class Row:
     chunksize: str
     measured_s: list[float] = field(default_factory=list)
     predicted_s: float = 0.0
-    load_1m: float = 0.0
+    loads_1m: list[float] = field(default_factory=list)  # the load average before each measured run
 
     @property
     def median_s(self) -> float:
         return statistics.median(self.measured_s)
+
+    @property
+    def load_1m(self) -> float:
+        return statistics.mean(self.loads_1m)
 
     @property
     def error_pct(self) -> float:
@@ -103,12 +107,11 @@ def validate(configs, *, folder: Path, calibration_path: Path, repeats: int = RE
         f"{name} " + ", ".join(f"{value:.3f}" for value in localhost["samples"][name])
         for name in ("reduce_func_s", "reduce_func_large_s")))
     rows = [Row(workers, data_gb, chunksize) for workers, data_gb, chunksize in configs]
-    loads: dict[int, list[float]] = {id(row): [] for row in rows}
     # The repeats take turns (every config once, then every config again): a slow spell of the machine lands in
     # one run of several configs, which their medians drop, instead of in two runs of one config.
     for index in range(repeats):
         for row in rows:
-            loads[id(row)].append(os.getloadavg()[0])
+            row.loads_1m.append(os.getloadavg()[0])
             row.measured_s.append(run(*row.axes(), f"repeat={index}").metrics["duration_s"])
         echo(f"measured pass {index + 1} of {repeats}")
     for row in rows:
@@ -116,7 +119,6 @@ def validate(configs, *, folder: Path, calibration_path: Path, repeats: int = RE
         predicted = run(*row.axes(), "backend=model", "backend.platform=localhost",
                         f"backend.calibration={fresh_path}")
         row.predicted_s = predicted.metrics["duration_s"]
-        row.load_1m = statistics.mean(loads[id(row)])
         echo(f"workers={row.workers} data_size={row.data_gb} chunksize={row.chunksize}: measured "
              f"{', '.join(f'{s:.2f}' for s in row.measured_s)} s (median {row.median_s:.2f}), predicted "
              f"{row.predicted_s:.2f} s, {row.error_pct:+.0f}% (load {row.load_1m:.1f})")
