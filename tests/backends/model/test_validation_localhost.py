@@ -55,7 +55,7 @@ def test_every_config_is_measured_and_predicted_within_a_sanity_bound(validation
     assert not far, f"outside ±{SANITY_PCT:.0f}%: " + "; ".join(far)
 
 
-@pytest.mark.xfail(strict=False, reason="passed 4 times out of 7 on this 2-core VM (2026-12-02): a row at 0.8 GB "
+@pytest.mark.xfail(strict=False, reason="passed 4 times out of 8 on this 2-core VM (2026-12-02): a row at 0.8 GB "
                    "lands at -21% to -27% when the other core slows the reduce; issue 12 stays open for it")
 def test_the_localhost_model_predicts_measured_runs_within_20_percent(validation_rows):
     failed = [" | ".join(row) for row in validation_rows if abs(_error_pct(row)) > TOLERANCE_PCT]
