@@ -1,7 +1,7 @@
 """Validation a in the tests: backend=model backend.platform=localhost against measured localhost runs (the median of
 3) on a subset of the grid (every worker count 1–4 and data size 0.1–0.8 GB once, chunksize 1 and auto). Every row
 must be within a sanity bound. The issue's ±20% is an expected failure: on this 2-core VM the test passed 4 times out
-of 7 on the final model (2026-12-02), the misses -21% to -27% at 0.8 GB, where the reduce's first group_by is slowed
+of 8 on the final model (2026-12-02), the misses -21% to -27% at 0.8 GB, where the reduce's first group_by is slowed
 by whatever runs on the other core (docs/model.md, validation a). The full grid, 31 or 32 of 32 within ±20% in
 three runs: python -m aqstudy.backends.model.validate_localhost --full."""
 
