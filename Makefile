@@ -41,7 +41,7 @@ bench: setup  ## kernel, cold-start, end-to-end, whole-process, model and reduce
 	$(PY) benchmarks/end_to_end.py
 	$(PY) benchmarks/whole_process.py
 	$(PY) benchmarks/model.py
-	$(PY) benchmarks/reduce_allocator.py
+	$(PY) benchmarks/reduce.py
 
 mutate: setup  ## mutation score of the pure core (mutmut over the fast tests; ARGS=--reuse keeps mutants/)
 	$(PY) tools/mutate.py $(ARGS)

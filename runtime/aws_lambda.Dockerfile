@@ -31,8 +31,8 @@ RUN apt-get update \
 ARG FUNCTION_DIR="/function"
 WORKDIR ${FUNCTION_DIR}
 
-# Only the function side (runtime/function-requirements.txt: Lithops and its dependencies, pyarrow for the
-# reduce, orjson, boto3), at the locked versions; no numpy, no numba.
+# Only the function side (runtime/function-requirements.txt: Lithops and its dependencies, orjson, boto3), at
+# the locked versions; no numpy, no pyarrow, no numba.
 COPY requirements.lock runtime/function-requirements.txt /tmp/
 RUN pip install --no-cache-dir --constraint /tmp/requirements.lock -r /tmp/function-requirements.txt \
     && rm /tmp/requirements.lock /tmp/function-requirements.txt

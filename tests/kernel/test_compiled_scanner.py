@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,54 @@ def test_a_map_call_imports_neither_numpy_nor_pyarrow():
     done = subprocess.run([sys.executable, "-c", MAP_ONE_OBJECT], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["2", "1", "[]"]
+
+
+def test_the_reduce_imports_neither_numpy_nor_pyarrow_either():
+    """A reducer on Lambda is a fresh function too: its imports are the map's, not pyarrow's ~0.15 s."""
+    reduce = "reduced = functions.reduce_partials([out, out])\nprint(len(reduced['calls']), "
+    code = MAP_ONE_OBJECT.replace("print(", reduce)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["2", "2", "1", "[]"]
+
+
+def _one_row_partial(country: bytes = b"x") -> bytearray:
+    return bytearray(zlib.decompress(kernel.scan_bytes(b'{"value": 1, "country": "%s"}\n' % country).to_bytes()))
+
+
+#: Where the country column of a one-row partial keeps its row's index and its strings' two offsets: after the
+#: magic and the row count (16 bytes), then the column's distinct, null and text counts (24 bytes).
+INDEX_AT, OFFSETS_AT = 40, 48
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda body: body[:-8], "ends before its data does"),
+    (lambda body: body + bytes(8), "holds more than its data"),
+    (lambda body: body[:INDEX_AT] + (5).to_bytes(4, "little") + body[INDEX_AT + 4:], "outside its dictionary"),
+    (lambda body: body[:OFFSETS_AT] + (1).to_bytes(4, "little") + body[OFFSETS_AT + 4:], "do not start at 0"),
+    (lambda body: body[:OFFSETS_AT + 4] + (3).to_bytes(4, "little") + body[OFFSETS_AT + 8:], "do not end at"),
+    (lambda body: b"AQPART02" + body[8:], "not a map partial"),
+])
+def test_a_damaged_partial_is_refused_by_the_merge_before_any_group_changes(damage, reason):
+    groups = scanner.Groups()
+    groups.merge(bytes(_one_row_partial(b"kept")))
+    intact = _one_row_partial()
+    assert int.from_bytes(intact[INDEX_AT:INDEX_AT + 4], "little") == 0  # the layout the damages assume
+    assert intact[OFFSETS_AT:OFFSETS_AT + 8] == (0).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    with pytest.raises(ValueError, match=reason):
+        groups.merge(bytes(damage(intact)))
+    assert groups.groups == 1
+    groups.merge(bytes(intact))
+    assert groups.groups == 2
+
+
+def test_merged_partials_add_sums_and_counts_take_the_max_and_keep_first_seen_order():
+    first = kernel.scan_bytes(b'{"value": 1, "city": "a"}\n{"value": 5, "city": "b"}\n').to_bytes()
+    second = kernel.scan_bytes(b'{"value": 7, "city": "b"}\n{"value": 2, "city": "c"}\n').to_bytes()
+    rows = kernel.combine_partials([first, second]).to_pylist()
+    assert [(row["city"], row["sum"], row["count"], row["max"]) for row in rows] == [
+        ("a", 1.0, 1, 1.0), ("b", 12.0, 2, 7.0), ("c", 2.0, 1, 2.0)]
+    assert kernel.combine_partials([]).num_rows == 0
 
 
 @pytest.mark.integration

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from aqstudy.analysis import finalize, result_sha256
 from aqstudy.kernel import aggregate as kernel
+from aqstudy.kernel import functions
 from aqstudy.kernel.columns import ANALYSES, PARTIAL_COLUMNS
 
 from .duckdb_reading import duckdb_partial
@@ -122,8 +123,9 @@ def assert_same(fast: kernel.Partial, exact: kernel.Partial) -> None:
         assert math.isclose(total, theirs[key][0], rel_tol=1e-12, abs_tol=1e-300), key
 
 
-def checksums(partials: list[kernel.Partial]) -> tuple[str, ...]:
-    combined = kernel.combine([p.table for p in partials])
+def checksums(scans: list[kernel.Scan]) -> tuple[str, ...]:
+    """The result's checksums after the run's own reduce over the scans' partials."""
+    combined = kernel.reduce_table({"partial": kernel.merge_partials([scan.to_bytes() for scan in scans])})
     return tuple(result_sha256(finalize(combined, analysis=a)) for a in ANALYSES)
 
 
@@ -227,12 +229,12 @@ def test_malformed_and_lenient_lines_give_the_line_by_line_result_too(lines_):
 @given(lines(), st.lists(st.integers(min_value=0, max_value=1000), max_size=5))
 def test_plain_gzip_and_partitioned_inputs_give_the_same_checksum(lines_, cuts):
     data = data_of(lines_)
-    whole = checksums([kernel.partial_from_bytes(data)])
-    assert checksums([kernel.partial_from_bytes(gzip.compress(data))]) == whole
+    whole = checksums([kernel.scan_bytes(data)])
+    assert checksums([kernel.scan_bytes(gzip.compress(data))]) == whole
     bounds = sorted({0, len(lines_), *(c % (len(lines_) + 1) for c in cuts)})
     parts = [data_of(lines_[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-    assert checksums([kernel.partial_from_bytes(part) for part in parts]) == whole
-    assert checksums([kernel.partial_from_bytes(data, use_scanner=False)]) == whole
+    assert checksums([kernel.scan_bytes(part) for part in parts]) == whole
+    assert checksums([kernel.scan_bytes(data, use_scanner=False)]) == whole
 
 
 def test_synthetic_objects_plain_gzip_and_resplit_give_the_same_checksum(tmp_path):
@@ -240,17 +242,17 @@ def test_synthetic_objects_plain_gzip_and_resplit_give_the_same_checksum(tmp_pat
 
     generator = SyntheticOpenAQ(seed=7, station_count=40, object_bytes=150_000, invalid_share=0.05)
     objects = [generator.object_bytes_for(i) for i in range(4)]
-    plain = checksums([kernel.partial_from_bytes(o) for o in objects])
-    assert checksums([kernel.partial_from_bytes(gzip.compress(o)) for o in objects]) == plain
+    plain = checksums([kernel.scan_bytes(o) for o in objects])
+    assert checksums([kernel.scan_bytes(gzip.compress(o)) for o in objects]) == plain
     everything = b"".join(objects).splitlines(keepends=True)
     seven = [b"".join(everything[i::7]) for i in range(7)]  # every day split over all seven parts
-    assert checksums([kernel.partial_from_bytes(part) for part in seven]) == plain
+    assert checksums([kernel.scan_bytes(part) for part in seven]) == plain
     files = []
     for i, o in enumerate(objects):
         files.append(tmp_path / f"part-{i}.ndjson.gz")
         files[-1].write_bytes(gzip.compress(o))
-    assert checksums([kernel.partial_from_file(str(f)) for f in files]) == plain
-    assert all(kernel.partial_from_bytes(o).slow_path_records == 0 for o in objects)
+    assert checksums([kernel.scan_reader(f.open("rb")) for f in files]) == plain
+    assert all(kernel.scan_bytes(o).slow_path_records == 0 for o in objects)
 
 
 def test_a_truncated_gzip_object_keeps_what_could_be_read():
@@ -269,10 +271,10 @@ def test_an_object_without_a_valid_reading_still_counts_its_records():
     assert (partial.records, partial.invalid_records, partial.table.num_rows) == (2, 2, 0)
 
 
-def test_map_partials_round_trip_and_the_reduce_combines_them_as_plain_tables():
+def test_map_partials_round_trip_and_the_reduce_equals_pyarrows_group_by_bit_for_bit():
     """What a map returns (the scanner's encoding) reads back as the same table, strings dictionary-encoded;
-    the reduce over such partials gives the checksum of combining the plain tables; IPC (the reduce's output
-    to the host) round-trips too."""
+    the reduce's merge gives the rows pyarrow's group_by gives over the plain tables (sums added in call order
+    by both); IPC (another reduce's output to the host) round-trips too."""
     from aqstudy.data.synthetic import SyntheticOpenAQ
 
     generator = SyntheticOpenAQ(seed=3, station_count=30, object_bytes=100_000)
@@ -284,15 +286,35 @@ def test_map_partials_round_trip_and_the_reduce_combines_them_as_plain_tables():
         assert all(pa.types.is_dictionary(read.schema.field(name).type) for name in STRING_COLUMNS)
         assert read.cast(kernel.partial_schema()).equals(table)
         assert kernel.from_ipc(kernel.to_ipc(table)).equals(table)
-    reduced = kernel.combine_partials(payloads)
-    assert reduced.schema == kernel.partial_schema()
+    reduced = kernel.reduce_table(functions.reduce_partials([{"partial": payload} for payload in payloads]))
     plain = kernel.combine(tables)
-    mixed = kernel.combine([tables[0], *map(kernel.read_partial, payloads[1:])])
-    for analysis in ANALYSES:
-        expected = result_sha256(finalize(plain, analysis=analysis))
-        assert result_sha256(finalize(reduced, analysis=analysis)) == expected
-        assert result_sha256(finalize(mixed, analysis=analysis)) == expected
+    assert reduced.schema == kernel.partial_schema() and plain.num_rows < sum(t.num_rows for t in tables)
+    assert _sorted(reduced).equals(_sorted(plain))
+    assert kernel.reduce_table({"combined": kernel.to_ipc(plain)}).equals(plain)
+    assert kernel.combine([tables[0], *map(kernel.read_partial, payloads[1:])]).equals(plain)
     assert kernel.combine([]).num_rows == 0
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([(name, "ascending") for name in PARTIAL_COLUMNS[:8]])
+
+
+def test_the_reduce_keys_stations_across_partials_as_the_map_keys_them_within_one():
+    """-0.0 and 0.0 are one coordinate and NaN is NaN, null and "" stay apart, across objects as within one
+    (pyarrow's group_by, the reduce before, kept -0.0 and 0.0 apart)."""
+    lines_ = [b'{"value": 1, "city": "", "coordinates": {"latitude": -0.0, "longitude": NaN}}',
+              b'{"value": 2, "city": "", "coordinates": {"latitude": 0.0, "longitude": NaN}}',
+              b'{"value": 4, "city": null, "coordinates": {"latitude": 0.0, "longitude": NaN}}',
+              b'{"value": 8, "coordinates": {"latitude": 0, "longitude": NaN}}']
+    whole = kernel.scan_bytes(data_of(lines_)).partial().table
+    reduced = kernel.reduce_table(
+        {"partial": kernel.merge_partials([kernel.scan_bytes(data_of([line])).to_bytes() for line in lines_])})
+    def rows(table: pa.Table) -> list[str]:  # repr: NaN equals NaN, -0.0 differs from 0.0
+        return [repr(row) for row in table.to_pylist()]
+
+    assert rows(reduced) == rows(whole)
+    assert [(row["city"], str(row["latitude"]), row["sum"]) for row in reduced.to_pylist()] == [
+        ("", "-0.0", 3.0), (None, "0.0", 12.0)]
 
 
 def test_a_partial_keeps_nulls_nan_coordinates_and_empty_strings_apart():
@@ -478,18 +500,3 @@ def test_arrays_and_objects_as_key_parts_are_compact_json_and_nan_coordinates_gr
     by_city = {row["city"]: row for row in rows}
     assert by_city['[1,"a"]']["location"] == '{"k":null}'
     assert (by_city["n"]["count"], by_city["n"]["sum"]) == (2, 6.0)  # one station, not one group per NaN
-
-
-def test_the_reduce_allocates_with_the_system_allocator_not_pyarrows_default_pool():
-    """In the freshly forked process Lithops runs a reduce in, pyarrow's default pool (mimalloc) made the first
-    combine now and then up to 5x slower (benchmarks/reduce_allocator.py). A fresh interpreter, since the pool
-    is per process."""
-    code = ("import pyarrow as pa\n"
-            "from aqstudy.kernel import aggregate as k\n"
-            "before = pa.default_memory_pool().backend_name\n"
-            "row = k.scan_bytes(b'{\"value\": 1}\\n').to_bytes()\n"
-            "k.combine_partials([row, row])\n"
-            "print(before, pa.default_memory_pool().backend_name)\n")
-    before, after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                   check=True).stdout.split()
-    assert before != "system" and after == "system"

@@ -268,6 +268,6 @@ def _outcome(job: dict, submitted_at: float) -> JobOutcome:
     errors = [row["error"] for row in calls if row["phase"] == "map" and row["error"]]
     errors += [row["error"] for row in calls if row["phase"] == "reduce" and row["error"]]
     error = (errors or [job["error"]])[0]
-    combined = kernel.from_ipc(result["combined"]) if result and not error else None
+    combined = kernel.reduce_table(result) if result and not error else None
     return JobOutcome(calls=calls, submitted_at=submitted_at, finished_at=finished_at, combined=combined,
                       error=error)

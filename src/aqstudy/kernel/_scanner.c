@@ -983,10 +983,172 @@ static PyObject *Groups_add(Groups *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+
 /* ---- the partial's encoding ------------------------------------------------------------------------------ */
 
 /* Bytes rounded up to a multiple of 8, so that every buffer of the partial starts 8-aligned. */
 static inline i64 padded(i64 size) { return (size + 7) & ~INT64_C(7); }
+
+/* ---- the reduce: partials merged into one table ------------------------------------------------------------- */
+
+/* A cursor over an encoded partial (Groups.encode's layout); `failed` once a buffer would run past its end. */
+typedef struct {
+    bytes_t base;
+    i64 size, at;
+    int failed;
+} Reader;
+
+static bytes_t take(Reader *r, i64 size) {
+    if (r->failed || size < 0 || padded(size) > r->size - r->at) {
+        r->failed = 1;
+        return NULL;
+    }
+    bytes_t out = r->base + r->at;
+    r->at += padded(size);
+    return out;
+}
+
+static i64 take_i64(Reader *r) {
+    bytes_t p = take(r, 8);
+    i64 x = 0;
+    if (p != NULL) memcpy(&x, p, 8);
+    return x;
+}
+
+static inline int valid_bit(bytes_t validity, i64 row) { return validity == NULL || (validity[row / 8] >> (row % 8)) & 1; }
+
+/* One string column of a partial: which rows are null, each row's index, the distinct strings' offsets and text. */
+typedef struct {
+    bytes_t validity, indices, offsets, text;
+    i64 distinct, text_bytes;
+} StringColumn;
+
+typedef struct {
+    bytes_t validity, values;
+} CoordinateColumn;
+
+PyDoc_STRVAR(merge_doc,
+             "merge(partial)\n\n"
+             "Merge an encoded partial (the bytes encode() gives, decompressed) into these groups: the reduce. Per key,\n"
+             "sums and counts are added and the maximum taken, keys compared as the scan compares them, so merging\n"
+             "the partials of an object's parts gives the groups of the whole object. Partials merge in call order and\n"
+             "a group's sum adds them in that order. ValueError if the bytes are not a whole, consistent partial.");
+
+static PyObject *Groups_merge(Groups *self, PyObject *args) {
+    Py_buffer view;
+    if (!ready(self)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*:merge", &view)) return NULL;
+    Reader r = {(bytes_t)view.buf, (i64)view.len, 0, 0};
+    const char *damage = NULL;
+    bytes_t magic = take(&r, 8);
+    if (magic == NULL || memcmp(magic, "AQPART01", 8) != 0) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "not a map partial (it does not start AQPART01); the map and the reduce "
+                                              "must run the same aqstudy version");
+    }
+    i64 rows = take_i64(&r), bitmap = (rows + 7) / 8;
+    if (rows < 0 || rows > r.size) r.failed = 1;
+    StringColumn strings[STRING_SLOTS];
+    CoordinateColumn coordinates[2];
+    static const int order[8] = {COUNTRY, CITY, LOCATION, -1, -2, PARAMETER, UNIT, DAY};
+    for (int column = 0; column < 8 && !r.failed; column++) {
+        if (order[column] < 0) {
+            CoordinateColumn *c = &coordinates[-order[column] - 1];
+            i64 nulls = take_i64(&r);
+            c->validity = nulls ? take(&r, bitmap) : NULL;
+            c->values = take(&r, 8 * rows);
+            continue;
+        }
+        StringColumn *s = &strings[order[column]];
+        s->distinct = take_i64(&r);
+        i64 nulls = take_i64(&r);
+        s->text_bytes = take_i64(&r);
+        if (s->distinct < 0 || s->distinct > r.size || s->text_bytes < 0) r.failed = 1;
+        s->validity = nulls ? take(&r, bitmap) : NULL;
+        s->indices = take(&r, 4 * rows);
+        s->offsets = take(&r, 4 * (s->distinct + 1));
+        s->text = take(&r, s->text_bytes);
+        for (i64 k = 0; !r.failed && k <= s->distinct; k++) { /* offsets rise from 0 to the text's end */
+            int32_t offset, next;
+            memcpy(&offset, s->offsets + 4 * k, 4);
+            if (k == 0 && offset != 0) damage = "its strings' offsets do not start at 0";
+            if (k < s->distinct) {
+                memcpy(&next, s->offsets + 4 * (k + 1), 4);
+                if (next < offset) damage = "its strings' offsets fall";
+            } else if (offset != s->text_bytes) {
+                damage = "its strings' offsets do not end at their text's end";
+            }
+            if (damage) break;
+        }
+        if (damage) break;
+    }
+    bytes_t sums = take(&r, 8 * rows), counts = take(&r, 8 * rows), maxima = take(&r, 8 * rows);
+    if (r.failed) damage = "it ends before its data does";
+    else if (!damage && r.at != r.size) damage = "it holds more than its data";
+    for (int slot = 0; slot < STRING_SLOTS && !damage; slot++) { /* every index checked before anything merges */
+        for (i64 row = 0; row < rows; row++) {
+            int32_t index;
+            memcpy(&index, strings[slot].indices + 4 * row, 4);
+            if (valid_bit(strings[slot].validity, row) && (index < 0 || index >= strings[slot].distinct)) {
+                damage = "a row's string index is outside its dictionary";
+                break;
+            }
+        }
+    }
+    for (i64 row = 0; !damage && row < rows; row++) {
+        Key key;
+        key.base = r.base;
+        key.n = r.size;
+        key.nulls = 0;
+        for (int slot = 0; slot < STRING_SLOTS; slot++) {
+            StringColumn *s = &strings[slot];
+            int32_t index, first, last;
+            memcpy(&index, s->indices + 4 * row, 4);
+            if (!valid_bit(s->validity, row)) {
+                key.spans[2 * slot] = key.spans[2 * slot + 1] = -1;
+                continue;
+            }
+            memcpy(&first, s->offsets + 4 * index, 4);
+            memcpy(&last, s->offsets + 4 * (index + 1), 4);
+            key.spans[2 * slot] = (s->text - r.base) + first;
+            key.spans[2 * slot + 1] = (s->text - r.base) + last;
+        }
+        for (int c = 0; c < 2; c++) {
+            if (valid_bit(coordinates[c].validity, row)) {
+                memcpy(&key.coordinates[c], coordinates[c].values + 8 * row, 8);
+            } else {
+                key.coordinates[c] = NAN;
+                key.nulls |= 1 << c;
+            }
+        }
+        double sum, maximum;
+        i64 count;
+        memcpy(&sum, sums + 8 * row, 8);
+        memcpy(&count, counts + 8 * row, 8);
+        memcpy(&maximum, maxima + 8 * row, 8);
+        int added;
+        i64 g = group_of(self, &key, &added);
+        if (g < 0) {
+            PyBuffer_Release(&view);
+            return PyErr_NoMemory();
+        }
+        if (added) {
+            self->sums[g] = sum;
+            self->counts[g] = count;
+            self->maxima[g] = maximum;
+        } else {
+            self->sums[g] += sum;
+            self->counts[g] += count;
+            if (maximum > self->maxima[g]) self->maxima[g] = maximum;
+        }
+    }
+    PyBuffer_Release(&view);
+    if (damage)
+        return PyErr_Format(PyExc_ValueError,
+                            "a map partial of %lld bytes is damaged (%s); the map and the reduce must run the same "
+                            "aqstudy version", (long long)r.size, damage);
+    Py_RETURN_NONE;
+}
 
 /* One string slot dictionary-encoded: each group's index into the slot's distinct strings (-1 for null). */
 typedef struct {
@@ -1150,6 +1312,7 @@ static PyMethodDef Groups_methods[] = {
     {"scan", (PyCFunction)Groups_scan, METH_VARARGS, scan_doc},
     {"add", (PyCFunction)Groups_add, METH_VARARGS, add_doc},
     {"encode", (PyCFunction)Groups_encode, METH_NOARGS, encode_doc},
+    {"merge", (PyCFunction)Groups_merge, METH_VARARGS, merge_doc},
     {NULL, NULL, 0, NULL},
 };
 

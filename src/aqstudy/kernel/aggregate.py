@@ -26,9 +26,10 @@ semantics line by line and is the independent reference the tests compare agains
 checks that the result equals a DuckDB query with an explicit schema.
 
 The map side imports neither numpy nor pyarrow: what a map call returns is the scanner's own encoding of its
-groups, zlib-compressed (:meth:`Scan.to_bytes`, ~0.7% of the input), which the reduce wraps in Arrow arrays
-without copying (:func:`read_partial`). A function is then ready to scan ~20 ms after its interpreter starts
-(``benchmarks/cold_start.py``). The reduce and the host use pyarrow (:func:`combine`, :func:`to_ipc`).
+groups, zlib-compressed (:meth:`Scan.to_bytes`, ~0.7% of the input). A function is then ready to scan ~20 ms
+after its interpreter starts (``benchmarks/cold_start.py``). The reduce merges the partials in the same
+compiled table (:func:`merge_partials`) and imports no more than a map; the host wraps its output in Arrow
+arrays without copying (:func:`read_partial`).
 """
 
 from __future__ import annotations
@@ -487,28 +488,16 @@ def partial_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
-def use_system_allocator() -> None:
-    """Make the C library's allocator pyarrow's default pool in this process (once).
-
-    The reduce runs in a process Lithops forks for it. There, with pyarrow's default pool (mimalloc), the
-    first combine of 32 partials took the same median time as with the system allocator (~0.15 s) but now
-    and then 0.2–0.8 s; with the system allocator never over 0.17 s (``benchmarks/reduce_allocator.py``).
-    """
-    import pyarrow as pa
-
-    if pa.default_memory_pool().backend_name != "system":
-        pa.set_memory_pool(pa.system_memory_pool())
-
-
 def combine(tables: list[pa.Table]) -> pa.Table:
-    """The reduce: add sums and counts and take the max per key, over any number of partials.
+    """The reduce over Arrow tables (pyarrow's ``group_by``): add sums and counts and take the max per key.
 
-    :param tables: partial aggregates (:func:`partial_schema`), their strings plain or dictionary-encoded
-        (as :func:`read_partial` gives them: grouping by dictionary indices is ~2x faster than by strings).
+    Not what a run's reduce uses (:func:`combine_partials`): it is the independent reference that reduce is
+    checked against (tests, ``benchmarks/reduce.py``), and it combines tables that never were a map's output.
+
+    :param tables: partial aggregates (:func:`partial_schema`), their strings plain or dictionary-encoded.
     """
     import pyarrow as pa
 
-    use_system_allocator()
     schema = partial_schema()
     tables = [table for table in tables if table.num_rows]
     if not tables:
@@ -522,22 +511,59 @@ def combine(tables: list[pa.Table]) -> pa.Table:
     return combined.rename_columns(list(PARTIAL_COLUMNS)).cast(schema)
 
 
+def merge_partials(payloads: list[bytes]) -> bytes:
+    """The reduce: what the map calls returned (:meth:`Scan.to_bytes`) merged by key, in call order, as one
+    partial of the same format (so the reduce, like a map, imports only the compiled scanner and zlib).
+
+    The merge is the scanner's own table (:meth:`aqstudy.kernel.scanner.Groups.merge`): keys compare as in the
+    scan, and a group's sum adds the partials in call order, as pyarrow's ``group_by`` does (:func:`combine`,
+    the same result bit for bit). Not ``group_by`` itself: in the process Lithops forks for a reduce, pyarrow's
+    first calls took 0.15–0.5 s more CPU than their usual 0.02 s, one time in several, whenever the other
+    core was busy (``benchmarks/reduce.py``); the compiled merge does not.
+    """
+    from aqstudy.kernel.scanner import Groups
+
+    groups = Groups()
+    for payload in payloads:
+        groups.merge(_partial_body(payload))
+    return zlib.compress(groups.encode(), PARTIAL_ZLIB_LEVEL)
+
+
 def combine_partials(payloads: list[bytes]) -> pa.Table:
-    """The reduce over what the map calls returned (:meth:`Scan.to_bytes`), without decoding their strings."""
-    return combine([read_partial(payload) for payload in payloads])
+    """:func:`merge_partials` as an Arrow table (strings dictionary-encoded), for whoever holds pyarrow."""
+    return read_partial(merge_partials(payloads))
+
+
+def reduce_table(output: dict) -> pa.Table:
+    """The table a reduce function handed back (plain strings): this project's reduce returns a ``partial``
+    (:func:`merge_partials`); any other reduce (the original study's, a user's) ``combined``, Arrow IPC bytes
+    (:func:`to_ipc`) of a table of :func:`partial_schema`."""
+    if "partial" in output:
+        return _decoded(read_partial(output["partial"]))
+    return from_ipc(output["combined"])
 
 
 def read_partial(data: bytes) -> pa.Table:
     """The table in a map's partial (:meth:`Scan.to_bytes`): Arrow arrays over the decompressed bytes, strings
     dictionary-encoded as the scanner wrote them (the layout: :meth:`aqstudy.kernel.scanner.Groups.encode`)."""
-    import pyarrow as pa
+    return _partial_table(_partial_body(data))
 
+
+def _partial_body(data: bytes) -> bytes:
+    """A map's partial decompressed, its format checked."""
     from aqstudy.kernel.scanner import PARTIAL_MAGIC
 
     body = zlib.decompress(data)
     if body[:8] != PARTIAL_MAGIC:
         raise ValueError(f"not a map partial (starts {body[:8]!r}, expected {PARTIAL_MAGIC!r}); the map and the "
                          "reduce must run the same aqstudy version")
+    return body
+
+
+def _partial_table(body: bytes) -> pa.Table:
+    """Arrow arrays over an encoded partial's buffers, without a copy."""
+    import pyarrow as pa
+
     buffer, at = pa.py_buffer(body), 8
 
     def take(size: int) -> pa.Buffer:

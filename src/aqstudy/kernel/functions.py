@@ -92,10 +92,9 @@ class _Checked:
 
 
 def reduce_partials(results: list[dict]) -> dict:
-    """Combine the maps' partials by key; pass their counts on in call order for ``calls.csv``."""
-    combined = kernel.combine_partials([result["partial"] for result in results])
+    """Merge the maps' partials by key into one partial; pass their counts on in call order for ``calls.csv``."""
     return {
-        "combined": kernel.to_ipc(combined),
+        "partial": kernel.merge_partials([result["partial"] for result in results]),
         "calls": [{name: value for name, value in result.items() if name != "partial"} for result in results],
     }
 
@@ -116,13 +115,3 @@ def warm_call(seconds: float) -> float:
     imported = time.time() - started
     time.sleep(max(0.0, seconds - imported))
     return imported
-
-
-def warm_reduce() -> None:
-    """Run the reduce once on two one-row partials, in a process that Lithops then forks for the reduce job.
-
-    The first ``group_by`` of a process imports ``pyarrow.acero`` (and through ``pyarrow.dataset``, pandas):
-    ~0.2 s, measured, 5x the reduce's own work on 16 partials. Named in ``backend.preload_idle``.
-    """
-    row = kernel.scan_bytes(b'{"value": 1}\n').to_bytes()
-    kernel.to_ipc(kernel.combine_partials([row, row]))

@@ -103,7 +103,8 @@ def run_study(cfg: Any, *, map_function=None, reduce_function=None, parent_run_i
     :param cfg: the composed config object (:class:`aqstudy.config.schema.StudyConfig`).
     :param map_function: replaces the map (tests inject failures through it).
     :param reduce_function: replaces the reduce (benchmarks run the original study's through it); it must
-        return ``combined`` (Arrow IPC bytes of a partial table) and ``calls``, as the default does.
+        return ``calls`` and either ``partial`` (a map's format, as the default does) or ``combined`` (Arrow
+        IPC bytes of a partial table): :func:`aqstudy.kernel.aggregate.reduce_table`.
     :param parent_run_id: makes the tracked run a nested child (a sweep's job, an Optuna trial).
     :param tags: extra tags set when the run is created (e.g. the Optuna study and trial number).
     :return: status, metrics and tags; never raises for a failed run, only for a config that cannot start

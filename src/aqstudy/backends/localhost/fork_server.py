@@ -60,7 +60,8 @@ def serving(*, python: str, preload: list[str], preload_idle: list[str] = ()) ->
     :param preload: modules to import once, ``module:function`` to also call a function (as in
         :func:`aqstudy.backends.localhost.local_runtime.launcher`); the launcher only uses a server with the same list.
     :param preload_idle: the same, done once the server has forked its first runner (while the maps run): for
-        what only a later job needs, so the first job does not wait for it (the reduce's ``pyarrow.acero``).
+        what only a later job needs, so the first job does not wait for it (say, pandas for the original
+        study's reduce).
     """
     if not supported():
         yield None

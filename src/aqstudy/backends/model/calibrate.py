@@ -255,7 +255,7 @@ def measure_kernel(name: str, objects: list[bytes], folder: Path, repeats: int, 
         functions.reduce_partials(results[:2])  # the reduce's first call imports what it needs
         for _ in range(repeats):
             started = time.perf_counter()
-            combined = functions.reduce_partials(results)["combined"]
+            combined = functions.reduce_partials(results)["partial"]
             reduce_speed.append(sum(map(len, partials)) / 1e6 / (time.perf_counter() - started))
             reduce_ratio.append(len(combined) / sum(map(len, partials)))
     else:
