@@ -1,9 +1,8 @@
 """Validation a in the tests: backend=model backend.platform=localhost against measured localhost runs (the median of
-3) on a subset of the grid (every worker count 1–4 and data size 0.1–0.8 GB once, chunksize 1 and auto). Every row
-must be within a sanity bound. The issue's ±20% is an expected failure: on this 2-core VM the test passed 4 times out
-of 8 on the final model (2026-12-02), the misses -21% to -27% at 0.8 GB, where the reduce's first group_by is slowed
-by whatever runs on the other core (docs/model.md, validation a). The full grid, 31 or 32 of 32 within ±20% in
-three runs: python -m aqstudy.backends.model.validate_localhost --full."""
+3) on a subset of the grid (every worker count 1–4 and data size 0.1–0.8 GB once, chunksize 1 and auto), every row
+within the issue's ±20%. Until the reduce stopped using pyarrow (2026-12-02) this passed 4 times out of 8 here: one
+forked reduce in several took 0.15–0.5 s more CPU beside a busy core (docs/model.md, validation a). The full grid:
+python -m aqstudy.backends.model.validate_localhost --full."""
 
 from __future__ import annotations
 
@@ -20,10 +19,6 @@ pytestmark = pytest.mark.integration
 #: Above this load per core other processes, not the model, decide the timings: the measurement itself does not
 #: repeat (the same config measured 1×–2.5× its fastest minutes apart at ~3 per core here).
 MAX_LOAD_PER_CORE = 2.0
-
-
-#: A bound the model must always meet (a broken model or harness misses it by far); ±20% is the issue's target.
-SANITY_PCT = 50.0
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +45,6 @@ def _error_pct(row: list[str]) -> float:
     return float(row[6].rstrip("%"))
 
 
-def test_every_config_is_measured_and_predicted_within_a_sanity_bound(validation_rows):
-    far = [" | ".join(row) for row in validation_rows if abs(_error_pct(row)) > SANITY_PCT]
-    assert not far, f"outside ±{SANITY_PCT:.0f}%: " + "; ".join(far)
-
-
-@pytest.mark.xfail(strict=False, reason="passed 4 times out of 8 on this 2-core VM (2026-12-02): a row at 0.8 GB "
-                   "lands at -21% to -27% when the other core slows the reduce; issue 12 stays open for it")
 def test_the_localhost_model_predicts_measured_runs_within_20_percent(validation_rows):
     failed = [" | ".join(row) for row in validation_rows if abs(_error_pct(row)) > TOLERANCE_PCT]
     assert not failed, f"outside ±{TOLERANCE_PCT:.0f}%: " + "; ".join(failed)
