@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -301,13 +302,19 @@ LOCALHOST_REDUCE_OBJECTS = 24
 LOCALHOST_WARM_UP_RUNS = 3
 
 
-def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_ratio: float) -> dict:
+def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_ratio: float,
+                      between_repeats: Callable[[int], None] | None = None) -> dict:
     """Lithops' localhost backend from real study runs (eight 25 MB objects, the default config), after
     :data:`LOCALHOST_WARM_UP_RUNS` dropped ones: one worker for the start-up, per-call and reduce figures; one
     and two workers per core for how many cores the worker processes really get (on a shared machine, fewer
     than it has; oversubscribed, fewer still); the reduce again over :data:`LOCALHOST_REDUCE_OBJECTS` objects'
-    partials, for its fixed part and its MB/s (a line through the two fastest samples; the kernel's
-    ``reduce_mb_s`` if the two do not rise)."""
+    partials, for its fixed part and its MB/s (a line through the two sizes' medians; the kernel's
+    ``reduce_mb_s`` if the two do not rise). Every figure is the median over the repeats.
+
+    :param between_repeats: called with a repeat's number (1, 2, …) after every repeat but the last: validation
+        a measures its configs there, so that the figures and the runs they predict see the same machine (its
+        speed drifts by 10% and more over minutes here).
+    """
     from aqstudy.study.paths import point_lithops_at
 
     home = folder / "lithops"
@@ -370,11 +377,11 @@ def measure_localhost(folder: Path, repeats: int, reduce_mb_s: float, output_rat
         _, bigger = run(large, index)
         samples["reduce_func_large_s"].append(_func_s(next(c for c in bigger if c["phase"] == "reduce")))
         partial_mb_large.append(_partial_mb([c for c in bigger if c["phase"] == "map"], output_ratio))
-    # The reduce's fastest samples: a forked reduce here was now and then 2–5x slower in CPU time than the same
-    # reduce a run later (never faster), and a slow sample at either size would tilt the whole line.
+        if between_repeats is not None and index < repeats:
+            between_repeats(index)
     local_reduce_mb_s, reduce_fixed_s = reduce_line(
-        (median(partial_mb), quickest(samples["reduce_func_s"])),
-        (median(partial_mb_large), quickest(samples["reduce_func_large_s"])), fallback_mb_s=reduce_mb_s)
+        (median(partial_mb), median(samples["reduce_func_s"])),
+        (median(partial_mb_large), median(samples["reduce_func_large_s"])), fallback_mb_s=reduce_mb_s)
     return {
         "cores": median(samples["effective_cores"]),
         "cores_by_processes": [[cores, median(samples["effective_cores"])],

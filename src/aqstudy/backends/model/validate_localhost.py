@@ -3,12 +3,14 @@
     python -m aqstudy.backends.model.validate_localhost [--full] [--out reports/lambda-model/validation_localhost.md]
 
 First the grid's data is staged (each size once, then flushed to disk) and ``calibrate.LOCALHOST_WARM_UP_RUNS``
-runs are made and dropped (the first runs of a process and of its fork server). Then this machine's localhost
-figures are measured once, as ``make calibrate`` measures them (one worker, one and two per core, 8 and 24 objects
-of 25 MB: no config of the grid), and every config (workers 1–4 × data 0.1–0.8 GB × chunksize 1/auto with
-``--full``, a subset otherwise) is run three times for real, the configs taking turns, and predicted through
-``src/run.py``'s path with ``backend=model backend.platform=localhost`` from that calibration. Nothing is fitted
-to the grid. The machine may be shared: the load average is recorded beside each row.
+runs are made and dropped (the first runs of a process and of its fork server). Then every config (workers 1–4 ×
+data 0.1–0.8 GB × chunksize 1/auto with ``--full``, a subset otherwise) is run three times for real, the configs
+taking turns, and this machine's localhost figures are measured as ``make calibrate`` measures them (one worker,
+one and two per core, 8 and 24 objects of 25 MB: no config of the grid) four times: before the first pass of
+the configs, between the passes and after the last, so that the figures (their medians) and the runs see the
+same machine. Every config is then predicted through ``src/run.py``'s path with ``backend=model
+backend.platform=localhost`` from those figures. Nothing is fitted to the grid. The machine may be shared: the
+load average is recorded beside each row.
 
 On localhost ``chunksize`` changes nothing (Lithops' localhost backend queues every call to its process pool;
 chunks only group invocations on a FaaS backend), so the two rows of a (workers, data) pair are the same job
@@ -35,8 +37,6 @@ FULL_GRID = tuple((w, d, c) for d in (0.1, 0.2, 0.4, 0.8) for w in (1, 2, 3, 4) 
 SUBSET = ((1, 0.1, "auto"), (2, 0.2, "1"), (3, 0.4, "auto"), (4, 0.8, "1"), (4, 0.1, "auto"), (1, 0.8, "1"))
 TOLERANCE_PCT = 20.0
 REPEATS = 3
-#: Repeats of the localhost calibration runs (each: one worker, one and two per core).
-CALIBRATION_REPEATS = 5
 
 
 @dataclass
@@ -76,7 +76,8 @@ class Row:
 def validate(configs, *, folder: Path, calibration_path: Path, repeats: int = REPEATS,
              echo=print) -> tuple[list[Row], dict]:
     """Measure and predict every config; return the rows and the localhost figures predicted from (see the
-    module's docstring)."""
+    module's docstring): ``repeats`` passes of the configs, the figures measured before each and after the
+    last."""
     from aqstudy.backends.model import calibration as cal
     from aqstudy.backends.model.calibrate import measure_localhost
     from aqstudy.backends.model.plugin import forget_warm_environments
@@ -98,22 +99,25 @@ def validate(configs, *, folder: Path, calibration_path: Path, repeats: int = RE
     for data_gb in sorted({data_gb for _, data_gb, _ in configs}):  # stages the grid's data: not measured
         run("workers=1", f"data_size={data_gb}", "repeat=99")
     # Its first runs are dropped too (calibrate.LOCALHOST_WARM_UP_RUNS): the fork server's and the process's.
+    rows = [Row(workers, data_gb, chunksize) for workers, data_gb, chunksize in configs]
+
+    def measured_pass(number: int) -> None:
+        # The configs take turns (every config once, then every config again): a slow spell of the machine lands
+        # in one run of several configs, which their medians drop, instead of in two runs of one config.
+        for row in rows:
+            row.loads_1m.append(os.getloadavg()[0])
+            row.measured_s.append(run(*row.axes(), f"repeat={number - 1}").metrics["duration_s"])
+        echo(f"measured pass {number} of {repeats}")
+
     project = base["kernels"]["project"]
-    localhost = measure_localhost(folder, CALIBRATION_REPEATS, project["reduce_mb_s"], project["output_ratio"])
+    localhost = measure_localhost(folder, repeats + 1, project["reduce_mb_s"], project["output_ratio"],
+                                  between_repeats=measured_pass)
     fresh_path = folder / "calibration.json"
     fresh_path.write_text(cal.to_json({**base, "localhost": localhost}))
     echo(f"localhost figures: {_figures(localhost)}")
     echo("  reduce samples (s): " + "; ".join(
         f"{name} " + ", ".join(f"{value:.3f}" for value in localhost["samples"][name])
         for name in ("reduce_func_s", "reduce_func_large_s")))
-    rows = [Row(workers, data_gb, chunksize) for workers, data_gb, chunksize in configs]
-    # The repeats take turns (every config once, then every config again): a slow spell of the machine lands in
-    # one run of several configs, which their medians drop, instead of in two runs of one config.
-    for index in range(repeats):
-        for row in rows:
-            row.loads_1m.append(os.getloadavg()[0])
-            row.measured_s.append(run(*row.axes(), f"repeat={index}").metrics["duration_s"])
-        echo(f"measured pass {index + 1} of {repeats}")
     for row in rows:
         forget_warm_environments()
         predicted = run(*row.axes(), "backend=model", "backend.platform=localhost",
@@ -140,9 +144,10 @@ def markdown(rows: list[Row], localhost: dict, *, machine: str, started: str) ->
         "# Validation a: the model of this machine against measured localhost runs\n",
         f"Made {started} on {machine} by `python -m aqstudy.backends.model.validate_localhost"
         f"{' --full' if len(rows) == len(FULL_GRID) else ''}`. The grid's data was staged and "
-        f"{LOCALHOST_WARM_UP_RUNS} runs made and dropped; then this machine's localhost figures were measured once "
-        f"({CALIBRATION_REPEATS} repeats of one worker, one and two per core, 8 and 24 objects of 25 MB: no config "
-        "of the grid, nothing fitted to it):\n",
+        f"{LOCALHOST_WARM_UP_RUNS} runs made and dropped; then this machine's localhost figures were measured "
+        f"{len(localhost['samples']['reduce_func_s'])} times, before, between and after the measured passes of "
+        "the configs (one worker, one and two per core, 8 and 24 objects of 25 MB: no config of the grid, nothing "
+        "fitted to it); their medians:\n",
         f"> {_figures(localhost)}\n",
         "Each row: three measured runs (`duration_s`, their median; the configs take turns, every config once "
         "before any config again) and the prediction of `backend=model "
