@@ -9,8 +9,8 @@ is in hand, with its peak resident memory then (:mod:`aqstudy.measure.startup`):
   partial it returns (the compiled scanner; neither numpy nor pyarrow is imported).
 - ``duckdb``: a DuckDB + pyarrow function doing the same work: the same aggregation as one DuckDB query with
   an explicit schema, its result as zstd Arrow IPC bytes.
-- ``reduce``: this project's reduce entry point over the map outputs of all 16 objects, to the combined
-  table it returns (pyarrow).
+- ``reduce``: this project's reduce entry point over the map outputs of all 16 objects, to the partial it
+  returns (the compiled scanner's table again; neither numpy nor pyarrow).
 - with ``--choices``, the alternatives measured for the record: ``map_arrow`` (the same scanner with the
   partial sent as Arrow IPC, so pyarrow is imported in the map), ``numpy`` and ``pyarrow`` imported alone,
   and a bare ``python``.

@@ -11,7 +11,7 @@ its first output was in hand (``ready_s``) and its peak resident memory then (``
   aggregation as one query with an explicit schema (:func:`duckdb_partial_sql`), its Arrow result written as
   zstd Arrow IPC (the bytes such a function would return).
 - ``reduce``: this project's reduce entry point (:func:`aqstudy.kernel.functions.reduce_partials`) over the
-  maps' outputs of several objects, to the combined table it returns.
+  maps' outputs of several objects, to the merged partial it returns.
 - Alternatives, for the record of what was chosen: ``map_arrow`` (the same scanner, its partial sent as Arrow
   IPC, which needs pyarrow in the map; the table decoded from the scanner's encoding, a few ms more than
   building it directly), ``numpy``, ``pyarrow`` (imports alone) and ``python`` (a bare interpreter).
@@ -119,7 +119,7 @@ class Readiness:
 
     #: Seconds until its imports were done (on Lambda: what runs before the first byte is read).
     import_s: float
-    #: Seconds until its first output was in hand (a map's partial, a reduce's combined table).
+    #: Seconds until its first output was in hand (a map's partial, a reduce's merged partial).
     ready_s: float
     #: Its peak resident memory at that moment, MB.
     rss_mb: float
