@@ -989,7 +989,7 @@ static PyObject *Groups_add(Groups *self, PyObject *args) {
 /* Bytes rounded up to a multiple of 8, so that every buffer of the partial starts 8-aligned. */
 static inline i64 padded(i64 size) { return (size + 7) & ~INT64_C(7); }
 
-/* ---- the reduce: partials merged into one table ------------------------------------------------------------- */
+/* ---- the reduce: partials merged into one table ------------------------------------------------------- */
 
 /* A cursor over an encoded partial (Groups.encode's layout); `failed` once a buffer would run past its end. */
 typedef struct {
@@ -1015,7 +1015,10 @@ static i64 take_i64(Reader *r) {
     return x;
 }
 
-static inline int valid_bit(bytes_t validity, i64 row) { return validity == NULL || (validity[row / 8] >> (row % 8)) & 1; }
+/* Whether `row` is not null in an Arrow validity bitmap (none: no row is null). */
+static inline int valid_bit(bytes_t validity, i64 row) {
+    return validity == NULL || (validity[row / 8] >> (row % 8)) & 1;
+}
 
 /* One string column of a partial: which rows are null, each row's index, the distinct strings' offsets and text. */
 typedef struct {
@@ -1029,10 +1032,11 @@ typedef struct {
 
 PyDoc_STRVAR(merge_doc,
              "merge(partial)\n\n"
-             "Merge an encoded partial (the bytes encode() gives, decompressed) into these groups: the reduce. Per key,\n"
-             "sums and counts are added and the maximum taken, keys compared as the scan compares them, so merging\n"
-             "the partials of an object's parts gives the groups of the whole object. Partials merge in call order and\n"
-             "a group's sum adds them in that order. ValueError if the bytes are not a whole, consistent partial.");
+             "Merge an encoded partial (the bytes encode() gives, decompressed) into these groups: the reduce.\n"
+             "Per key, sums and counts are added and the maximum taken, keys compared as the scan compares them, so\n"
+             "merging the partials of an object's parts gives the groups of the whole object. Partials merge in call\n"
+             "order and a group's sum adds them in that order. ValueError if the bytes are not a whole, consistent\n"
+             "partial; then no group has changed.");
 
 static PyObject *Groups_merge(Groups *self, PyObject *args) {
     Py_buffer view;

@@ -516,10 +516,11 @@ def merge_partials(payloads: list[bytes]) -> bytes:
     partial of the same format (so the reduce, like a map, imports only the compiled scanner and zlib).
 
     The merge is the scanner's own table (:meth:`aqstudy.kernel.scanner.Groups.merge`): keys compare as in the
-    scan, and a group's sum adds the partials in call order, as pyarrow's ``group_by`` does (:func:`combine`,
-    the same result bit for bit). Not ``group_by`` itself: in the process Lithops forks for a reduce, pyarrow's
-    first calls took 0.15–0.5 s more CPU than their usual 0.02 s, one time in several, whenever the other
-    core was busy (``benchmarks/reduce.py``); the compiled merge does not.
+    scan, and a group's sum adds the partials in call order, as pyarrow's ``group_by`` does (:func:`combine`:
+    the same sums bit for bit, but there -0.0 and 0.0 are two keys). Not ``group_by`` itself: in the process
+    Lithops forks for a reduce, pyarrow's first calls took 0.15–0.5 s more CPU than their usual 0.02 s, one
+    time in several, mostly while the other core was busy (``benchmarks/reduce.py``); the compiled merge does
+    not.
     """
     from aqstudy.kernel.scanner import Groups
 
@@ -543,12 +544,6 @@ def reduce_table(output: dict) -> pa.Table:
     return from_ipc(output["combined"])
 
 
-def read_partial(data: bytes) -> pa.Table:
-    """The table in a map's partial (:meth:`Scan.to_bytes`): Arrow arrays over the decompressed bytes, strings
-    dictionary-encoded as the scanner wrote them (the layout: :meth:`aqstudy.kernel.scanner.Groups.encode`)."""
-    return _partial_table(_partial_body(data))
-
-
 def _partial_body(data: bytes) -> bytes:
     """A map's partial decompressed, its format checked."""
     from aqstudy.kernel.scanner import PARTIAL_MAGIC
@@ -560,10 +555,12 @@ def _partial_body(data: bytes) -> bytes:
     return body
 
 
-def _partial_table(body: bytes) -> pa.Table:
-    """Arrow arrays over an encoded partial's buffers, without a copy."""
+def read_partial(data: bytes) -> pa.Table:
+    """The table in a map's partial (:meth:`Scan.to_bytes`): Arrow arrays over the decompressed bytes, strings
+    dictionary-encoded as the scanner wrote them (the layout: :meth:`aqstudy.kernel.scanner.Groups.encode`)."""
     import pyarrow as pa
 
+    body = _partial_body(data)
     buffer, at = pa.py_buffer(body), 8
 
     def take(size: int) -> pa.Buffer:
