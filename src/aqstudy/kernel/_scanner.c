@@ -898,6 +898,20 @@ static PyObject *Groups_scan(Groups *self, PyObject *args) {
     return Py_BuildValue("(LN)", (long long)consumed, spans);
 }
 
+/* Another table's aggregates of group `g` into its own: set if the group was just `added`, else sums and counts
+ * added and the larger maximum kept (Groups.add and Groups.merge). */
+static inline void fold(Groups *self, i64 g, int added, double sum, i64 count, double maximum) {
+    if (added) {
+        self->sums[g] = sum;
+        self->counts[g] = count;
+        self->maxima[g] = maximum;
+    } else {
+        self->sums[g] += sum;
+        self->counts[g] += count;
+        if (maximum > self->maxima[g]) self->maxima[g] = maximum;
+    }
+}
+
 /* A key part from Python: a str (its UTF-8 bytes appended to `text`) or None. */
 static int key_part(PyObject *part, Key *key, int slot, char *text, i64 *used) {
     if (part == Py_None) {
@@ -971,15 +985,7 @@ static PyObject *Groups_add(Groups *self, PyObject *args) {
     free(text);
     if (failed) return NULL;
     if (g < 0) return PyErr_NoMemory();
-    if (added) {
-        self->sums[g] = sum;
-        self->counts[g] = count;
-        self->maxima[g] = maximum;
-    } else {
-        self->sums[g] += sum;
-        self->counts[g] += count;
-        if (maximum > self->maxima[g]) self->maxima[g] = maximum;
-    }
+    fold(self, g, added, sum, count, maximum);
     Py_RETURN_NONE;
 }
 
@@ -1136,15 +1142,7 @@ static PyObject *Groups_merge(Groups *self, PyObject *args) {
             PyBuffer_Release(&view);
             return PyErr_NoMemory();
         }
-        if (added) {
-            self->sums[g] = sum;
-            self->counts[g] = count;
-            self->maxima[g] = maximum;
-        } else {
-            self->sums[g] += sum;
-            self->counts[g] += count;
-            if (maximum > self->maxima[g]) self->maxima[g] = maximum;
-        }
+        fold(self, g, added, sum, count, maximum);
     }
     PyBuffer_Release(&view);
     if (damage)
