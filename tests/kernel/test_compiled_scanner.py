@@ -76,10 +76,10 @@ def test_a_damaged_partial_is_refused_by_the_merge_before_any_group_changes(dama
 def test_merged_partials_add_sums_and_counts_take_the_max_and_keep_first_seen_order():
     first = kernel.scan_bytes(b'{"value": 1, "city": "a"}\n{"value": 5, "city": "b"}\n').to_bytes()
     second = kernel.scan_bytes(b'{"value": 7, "city": "b"}\n{"value": 2, "city": "c"}\n').to_bytes()
-    rows = kernel.combine_partials([first, second]).to_pylist()
+    rows = kernel.reduce_table({"partial": kernel.merge_partials([first, second])}).to_pylist()
     assert [(row["city"], row["sum"], row["count"], row["max"]) for row in rows] == [
         ("a", 1.0, 1, 1.0), ("b", 12.0, 2, 7.0), ("c", 2.0, 1, 2.0)]
-    assert kernel.combine_partials([]).num_rows == 0
+    assert kernel.reduce_table({"partial": kernel.merge_partials([])}).num_rows == 0
 
 
 @pytest.mark.integration

@@ -491,7 +491,7 @@ def partial_schema() -> pa.Schema:
 def combine(tables: list[pa.Table]) -> pa.Table:
     """The reduce over Arrow tables (pyarrow's ``group_by``): add sums and counts and take the max per key.
 
-    Not what a run's reduce uses (:func:`combine_partials`): it is the independent reference that reduce is
+    Not what a run's reduce uses (:func:`merge_partials`): it is the independent reference that reduce is
     checked against (tests, ``benchmarks/reduce.py``), and it combines tables that never were a map's output.
 
     :param tables: partial aggregates (:func:`partial_schema`), their strings plain or dictionary-encoded.
@@ -528,11 +528,6 @@ def merge_partials(payloads: list[bytes]) -> bytes:
     for payload in payloads:
         groups.merge(_partial_body(payload))
     return zlib.compress(groups.encode(), PARTIAL_ZLIB_LEVEL)
-
-
-def combine_partials(payloads: list[bytes]) -> pa.Table:
-    """:func:`merge_partials` as an Arrow table (strings dictionary-encoded), for whoever holds pyarrow."""
-    return read_partial(merge_partials(payloads))
 
 
 def reduce_table(output: dict) -> pa.Table:
