@@ -995,6 +995,10 @@ static PyObject *Groups_add(Groups *self, PyObject *args) {
 /* Bytes rounded up to a multiple of 8, so that every buffer of the partial starts 8-aligned. */
 static inline i64 padded(i64 size) { return (size + 7) & ~INT64_C(7); }
 
+/* The partial's key columns in PARTIAL_COLUMNS order (encode() writes them so, merge() reads them so): a string
+ * slot, or -1 and -2 for latitude and longitude. */
+static const int KEY_COLUMN_ORDER[8] = {COUNTRY, CITY, LOCATION, -1, -2, PARAMETER, UNIT, DAY};
+
 /* ---- the reduce: partials merged into one table ------------------------------------------------------- */
 
 /* A cursor over an encoded partial (Groups.encode's layout); `failed` once a buffer would run past its end. */
@@ -1060,16 +1064,15 @@ static PyObject *Groups_merge(Groups *self, PyObject *args) {
     if (rows < 0 || rows > r.size) r.failed = 1;
     StringColumn strings[STRING_SLOTS];
     CoordinateColumn coordinates[2];
-    static const int order[8] = {COUNTRY, CITY, LOCATION, -1, -2, PARAMETER, UNIT, DAY};
     for (int column = 0; column < 8 && !r.failed; column++) {
-        if (order[column] < 0) {
-            CoordinateColumn *c = &coordinates[-order[column] - 1];
+        if (KEY_COLUMN_ORDER[column] < 0) {
+            CoordinateColumn *c = &coordinates[-KEY_COLUMN_ORDER[column] - 1];
             i64 nulls = take_i64(&r);
             c->validity = nulls ? take(&r, bitmap) : NULL;
             c->values = take(&r, 8 * rows);
             continue;
         }
-        StringColumn *s = &strings[order[column]];
+        StringColumn *s = &strings[KEY_COLUMN_ORDER[column]];
         s->distinct = take_i64(&r);
         i64 nulls = take_i64(&r);
         s->text_bytes = take_i64(&r);
@@ -1266,17 +1269,16 @@ static PyObject *Groups_encode(Groups *self, PyObject *Py_UNUSED(ignored)) {
         memset(at_, 0, (size_t)size); /* the padding */
         memcpy(at_, "AQPART01", 8);
         at_ = put_i64(at_ + 8, rows);
-        static const int order[8] = {COUNTRY, CITY, LOCATION, -1, -2, PARAMETER, UNIT, DAY};
         for (int column = 0; column < 8; column++) {
-            if (order[column] < 0) { /* a coordinate */
-                int c = -order[column] - 1;
+            if (KEY_COLUMN_ORDER[column] < 0) { /* a coordinate */
+                int c = -KEY_COLUMN_ORDER[column] - 1;
                 at_ = put_i64(at_, coordinate_nulls[c]);
                 if (coordinate_nulls[c]) at_ = put_validity(at_, rows, NULL, self->nulls, 1 << c);
                 for (i64 g = 0; g < rows; g++) memcpy(at_ + 8 * g, &self->coordinates[2 * g + c], 8);
                 at_ += 8 * rows;
                 continue;
             }
-            int slot = order[column];
+            int slot = KEY_COLUMN_ORDER[column];
             Dictionary *d = &dictionaries[slot];
             at_ = put_i64(put_i64(put_i64(at_, d->distinct), d->nulls), d->text_bytes);
             if (d->nulls) at_ = put_validity(at_, rows, d->indices, NULL, 0);

@@ -98,7 +98,6 @@ def validate(configs, *, folder: Path, calibration_path: Path, repeats: int = RE
 
     for data_gb in sorted({data_gb for _, data_gb, _ in configs}):  # stages the grid's data: not measured
         run("workers=1", f"data_size={data_gb}", "repeat=99")
-    # Its first runs are dropped too (calibrate.LOCALHOST_WARM_UP_RUNS): the fork server's and the process's.
     rows = [Row(workers, data_gb, chunksize) for workers, data_gb, chunksize in configs]
 
     def measured_pass(number: int) -> None:
@@ -110,6 +109,7 @@ def validate(configs, *, folder: Path, calibration_path: Path, repeats: int = RE
         echo(f"measured pass {number} of {repeats}")
 
     project = base["kernels"]["project"]
+    # It first makes and drops runs too (calibrate.LOCALHOST_WARM_UP_RUNS): the fork server's and the process's.
     localhost = measure_localhost(folder, repeats + 1, project["reduce_mb_s"], project["output_ratio"],
                                   between_repeats=measured_pass)
     fresh_path = folder / "calibration.json"
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     from aqstudy.study.paths import PROJECT_ROOT
 
     parser = argparse.ArgumentParser(description="Validation a: the localhost model against measured runs.")
-    parser.add_argument("--full", action="store_true", help="the whole grid (32 configs, ~7 min)")
+    parser.add_argument("--full", action="store_true", help="the whole grid (32 configs, ~4 min)")
     parser.add_argument("--out", default=None, help="write the table here (markdown)")
     parser.add_argument("--calibration", default=str(PROJECT_ROOT / cal.DEFAULT_PATH))
     args = parser.parse_args(argv)
